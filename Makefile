@@ -1,0 +1,35 @@
+# Two commands for a fresh machine: `make demo` and `make test`. Both go through `make install`,
+# which is idempotent: it rebuilds .venv only when requirements.lock or pyproject.toml change.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.catalog-ml-installed
+PYTEST_ARGS ?=
+
+.PHONY: install demo test lint unit clean-lake
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check
+	@touch $(STAMP)
+
+demo: install
+	$(BIN)/catalog-ml demo
+
+lint: install
+	$(BIN)/ruff check .
+
+test: install lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+unit: install
+	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+clean-lake:
+	rm -rf lake landing samples .airflow

@@ -1,0 +1,176 @@
+"""Reading one night's product dump folder into text columns, losing nothing.
+
+Every value is read as text (or None when absent) so that validation sees exactly what the
+shop exported: a price of ``"12,5"`` or ``inf`` must reach the rules as written, not be coerced
+or dropped by a reader. Records the reader itself cannot parse (a CSV line with the wrong number
+of fields, a JSONL line that is not an object) are kept as *malformed* records with a reason, so
+they land in quarantine instead of vanishing.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+DUMP_FILES = ("products.parquet", "products.csv", "products.jsonl")
+ROW_COLUMN = "_row"
+
+
+class DumpError(Exception):
+    """The dump as a whole cannot be used tonight; the message names the problem."""
+
+
+@dataclass
+class MalformedRecord:
+    row: int
+    raw: str
+    reason: str
+
+
+@dataclass
+class RawDump:
+    folder: Path
+    source_file: Path
+    frame: pd.DataFrame  # text columns plus _row (1-based record number)
+    malformed: list[MalformedRecord] = field(default_factory=list)
+
+    @property
+    def rows_received(self) -> int:
+        return len(self.frame) + len(self.malformed)
+
+
+def find_dump_file(folder: Path) -> Path:
+    if not folder.is_dir():
+        raise DumpError(f"dump folder {folder} does not exist or is not a folder")
+    present = [folder / name for name in DUMP_FILES if (folder / name).is_file()]
+    if not present:
+        raise DumpError(f"dump folder {folder} holds none of {', '.join(DUMP_FILES)}")
+    if len(present) > 1:
+        names = ", ".join(p.name for p in present)
+        raise DumpError(f"dump folder {folder} holds several product files ({names}); keep one")
+    return present[0]
+
+
+def read_dump(folder: str | Path) -> RawDump:
+    """Read the folder's product file; raise DumpError when it cannot be read at all."""
+    folder = Path(folder)
+    path = find_dump_file(folder)
+    readers = {".parquet": _read_parquet, ".csv": _read_csv, ".jsonl": _read_jsonl}
+    try:
+        records, malformed = readers[path.suffix](path)
+    except DumpError:
+        raise
+    except Exception as exc:  # any parser failure is a whole-dump failure with its cause
+        raise DumpError(f"cannot read {path}: {type(exc).__name__}: {exc}") from exc
+    frame = _to_frame(records)
+    return RawDump(folder=folder, source_file=path, frame=frame, malformed=malformed)
+
+
+def _to_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
+    frame = pd.DataFrame.from_records(records) if records else pd.DataFrame({ROW_COLUMN: []})
+    frame[ROW_COLUMN] = frame[ROW_COLUMN].astype("int64")
+    for column in frame.columns:
+        if column != ROW_COLUMN:
+            frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
+    return frame
+
+
+def as_text(value: Any) -> str | None:
+    """A cell as the text a person would read; None for absent values (NaN, empty)."""
+    if value is None:
+        return None
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    text = str(value)
+    return text if text.strip() != "" else None
+
+
+def _clean_name(name: Any) -> str:
+    return str(name).strip().lstrip("\ufeff")
+
+
+def _read_parquet(path: Path) -> tuple[list[dict[str, Any]], list[MalformedRecord]]:
+    table = pq.read_table(path)
+    names = [_clean_name(n) for n in table.column_names]
+    _check_header(path, names)
+    records = []
+    for index, row in enumerate(table.to_pylist(), start=1):
+        record = {_clean_name(k): as_text(v) for k, v in row.items()}
+        record[ROW_COLUMN] = index
+        records.append(record)
+    return records, []
+
+
+def _read_csv(path: Path) -> tuple[list[dict[str, Any]], list[MalformedRecord]]:
+    csv.field_size_limit(1 << 30)  # long titles are a validation concern, not a parser crash
+    records: list[dict[str, Any]] = []
+    malformed: list[MalformedRecord] = []
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None:
+            return [], []
+        names = [_clean_name(n) for n in header]
+        _check_header(path, names)
+        for index, fields in enumerate(reader, start=1):
+            if not fields:
+                continue  # a blank line is not a record
+            if len(fields) != len(names):
+                raw = json.dumps(fields, ensure_ascii=False)
+                reason = f"record: expected {len(names)} fields, found {len(fields)}"
+                malformed.append(MalformedRecord(index, raw, reason))
+                continue
+            record = {n: as_text(v) for n, v in zip(names, fields, strict=True)}
+            record[ROW_COLUMN] = index
+            records.append(record)
+    return records, malformed
+
+
+def _read_jsonl(path: Path) -> tuple[list[dict[str, Any]], list[MalformedRecord]]:
+    records: list[dict[str, Any]] = []
+    malformed: list[MalformedRecord] = []
+    with open(path, encoding="utf-8-sig") as handle:
+        index = 0
+        for line in handle:
+            if not line.strip():
+                continue
+            index += 1
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as exc:
+                malformed.append(MalformedRecord(index, line.rstrip("\n"), f"record: bad JSON: {exc}"))
+                continue
+            if not isinstance(value, dict):
+                reason = f"record: expected a JSON object, found {type(value).__name__}"
+                malformed.append(MalformedRecord(index, line.rstrip("\n"), reason))
+                continue
+            record = {_clean_name(k): as_text(v) for k, v in value.items()}
+            record[ROW_COLUMN] = index
+            records.append(record)
+    return records, malformed
+
+
+def _check_header(path: Path, names: list[str]) -> None:
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise DumpError(f"{path}: duplicate column names {duplicates}")
+    if ROW_COLUMN in names:
+        raise DumpError(f"{path}: column name {ROW_COLUMN!r} is reserved")
