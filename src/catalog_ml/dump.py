@@ -156,7 +156,8 @@ def _read_jsonl(path: Path) -> tuple[list[dict[str, Any]], list[MalformedRecord]
             try:
                 value = json.loads(line)
             except json.JSONDecodeError as exc:
-                malformed.append(MalformedRecord(index, line.rstrip("\n"), f"record: bad JSON: {exc}"))
+                reason = f"record: bad JSON: {exc}"
+                malformed.append(MalformedRecord(index, line.rstrip("\n"), reason))
                 continue
             if not isinstance(value, dict):
                 reason = f"record: expected a JSON object, found {type(value).__name__}"

