@@ -1,4 +1,4 @@
-"""Step 2 of a night: staged rows into ``quarantine``, ``product_snapshots``, ``products``, ``labels``.
+"""Step 2 of a night: staged rows into quarantine, product_snapshots, products and labels.
 
 Each table gets one atomic commit, and each commit replaces (or merges) exactly the night's
 share, so rerunning a night gives the same tables. ``products`` keeps the content of the latest

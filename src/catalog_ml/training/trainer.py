@@ -70,20 +70,22 @@ def level_metrics(true: list[str], predicted: list[str]) -> dict[str, dict[str, 
     return out
 
 
-def _drop_modalities(present: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+def drop_modalities(present: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Hide random modalities; a product always keeps at least one (attention over nothing
+    is NaN), and the text only goes where a photo can stand in."""
+    original = present
     present = present.clone()
     drop = torch.rand(present.shape, generator=generator)
     for column, name in enumerate(("text", "image", "price")):
-        hide = drop[:, column] < MODALITY_DROPOUT[name]
-        if name == "text":
-            hide &= present[:, 1]  # only hide the text where the photo can stand in
-        present[:, column] &= ~hide
-    return present
+        present[:, column] &= ~(drop[:, column] < MODALITY_DROPOUT[name])
+    present[:, 0] |= ~present[:, 1]  # no photo left: the text stays
+    return present & original
 
 
 def _fit_temperature(logits: torch.Tensor, targets: torch.Tensor) -> float:
     if len(targets) == 0:
         return 1.0
+    logits = logits.clone()  # out of inference mode, so autograd may use it
     log_t = torch.zeros(1, requires_grad=True)
     optimiser = torch.optim.LBFGS([log_t], lr=0.1, max_iter=100)
 
@@ -94,7 +96,7 @@ def _fit_temperature(logits: torch.Tensor, targets: torch.Tensor) -> float:
         return loss
 
     optimiser.step(closure)
-    value = float(log_t.exp())
+    value = float(log_t.detach().exp())
     return value if math.isfinite(value) and 0.05 < value < 20 else 1.0
 
 
@@ -132,14 +134,14 @@ def train_classifier(
         for start in range(0, len(order), options.batch_size):
             batch = order[start:start + options.batch_size]
             part = inputs.subset(batch)
-            present = _drop_modalities(part.present, generator)
+            present = drop_modalities(part.present, generator)
             logits, _ = network(part.text, part.image, part.price, present)
             loss = loss_fn(logits, targets[batch])
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
             scheduler.step()
-            total += float(loss) * len(batch)
+            total += loss.item() * len(batch)
         score = _accuracy(model, val, targets[val_idx]) if len(val_idx) else -total
         if progress:
             progress(epoch + 1, {"loss": total / len(order), "val_accuracy": score})
@@ -148,7 +150,8 @@ def train_classifier(
             stale = 0
         else:
             stale += 1
-            if stale >= PATIENCE:
+            # the one-cycle schedule warms up first: no verdict before it peaks
+            if stale >= PATIENCE and epoch + 1 >= 0.4 * options.epochs:
                 log.info("early stop after epoch %d", epoch + 1)
                 break
     assert best is not None

@@ -1,0 +1,106 @@
+"""Step 4 of a night: the champion model classifies every valid product of the night.
+
+The night's rows in ``classifications`` are replaced in one commit, so a rerun never leaves
+two rows for a product and date. The model is loaded once per Spark worker.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pyarrow as pa
+
+from catalog_ml.compute import get_spark
+from catalog_ml.config import Settings
+from catalog_ml.lake import Lake
+from catalog_ml.lake.spark_bridge import read_table, spark_schema, write_table
+from catalog_ml.lake.tables import CLASSIFICATIONS
+from catalog_ml.models.registry import champion
+
+log = logging.getLogger(__name__)
+KEYS = ["product_id", "content_hash"]
+_MODELS: dict[str, Any] = {}
+
+
+class MissingEmbeddingsError(RuntimeError):
+    pass
+
+
+def _model(path: str) -> Any:
+    from catalog_ml.models.artifact import TrainedModel
+
+    if path not in _MODELS:
+        _MODELS.clear()
+        _MODELS[path] = TrainedModel.load(path)
+    return _MODELS[path]
+
+
+def classify_batches(artifact: str, version: str, threshold: float, top_k: int,
+                     night: dt.date, parallel_tasks: int
+                     ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        from catalog_ml.features.runtime import set_threads
+        from catalog_ml.models.inputs import build_inputs
+
+        set_threads(parallel_tasks)
+        model = _model(artifact)
+        for batch in batches:
+            rows = batch.to_pydict()
+            image_dim = model.network.config.image_dim
+            inputs = build_inputs(rows["text_vector"], rows["image_vector"], rows["price"],
+                                  model.price_scale, image_dim)
+            prediction = model.predict(inputs, top_k=top_k)
+            now = dt.datetime.now(dt.UTC)
+            n = batch.num_rows
+            yield pa.RecordBatch.from_pydict({
+                "run_date": [night] * n,
+                "product_id": rows["product_id"],
+                "content_hash": rows["content_hash"],
+                "category": prediction.categories,
+                "confidence": prediction.confidence.astype(float).tolist(),
+                "top_k": [[{"category": c, "confidence": p} for c, p in top]
+                          for top in prediction.top_k],
+                "model_version": [version] * n,
+                "needs_review": (prediction.confidence < threshold).tolist(),
+                "modality_weights": [{"text": float(w[0]), "image": float(w[1]),
+                                      "price": float(w[2])}
+                                     for w in prediction.modality_weights],
+                "classified_at": pa.array([now] * n, type=pa.timestamp("us", tz="UTC")),
+            }, schema=CLASSIFICATIONS.schema)
+
+    return run
+
+
+def classify_night(settings: Settings, night: dt.date) -> dict[str, Any]:
+    lake = Lake(settings.lake, settings.storage_options)
+    model = champion(lake)
+    if model is None:
+        log.warning("night %s: no champion model yet; run `catalog-ml train`", night)
+        return {"night": night.isoformat(), "classified": 0,
+                "skipped": "no champion model registered; run `catalog-ml train`"}
+    spark = get_spark(settings)
+    products = read_table(spark, lake, "product_snapshots", where={"dump_date": night}).select(
+        *KEYS, "price")
+    vectors = (read_table(spark, lake, "embeddings")
+               .filter(f"encoder_version = '{model.encoder_version}'")
+               .select(*KEYS, "text_vector", "image_vector").dropDuplicates(KEYS))
+    joined = products.join(vectors, KEYS, "left").cache()
+    missing = joined.filter("text_vector IS NULL").count()
+    if missing:
+        joined.unpersist()
+        raise MissingEmbeddingsError(
+            f"night {night}: {missing} products have no embeddings for the champion's encoders "
+            f"({model.encoder_version}); run the embed step, or retrain if the encoder "
+            "settings changed")
+    parallelism = spark.sparkContext.defaultParallelism
+    rows = write_table(
+        joined.mapInArrow(
+            classify_batches(model.artifact_path, model.version, settings.review_threshold,
+                             settings.top_k, night, parallelism),
+            spark_schema(CLASSIFICATIONS.schema)),
+        lake, "classifications", replace={"run_date": night})
+    joined.unpersist()
+    return {"night": night.isoformat(), "classified": rows, "model_version": model.version}
