@@ -53,13 +53,23 @@ def get_spark(settings: Settings) -> SparkSession:
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
-    # Workers must run this interpreter (the venv), not whatever `python3` is on PATH.
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-    if settings.spark_master.startswith("local"):
-        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    builder = SparkSession.builder.master(settings.spark_master)
-    for key, value in spark_conf(settings).items():
+    conf = spark_conf(settings)
+    builder = SparkSession.builder
+    if os.environ.get("PYSPARK_GATEWAY_PORT"):
+        # Launched by spark-submit: its --master and --conf win over our defaults.
+        from pyspark import SparkConf
+
+        submitted = SparkConf()
+        conf = {k: v for k, v in conf.items()
+                if not submitted.contains(k) or k in settings.spark_conf}
+    else:
+        builder = builder.master(settings.spark_master)
+        if settings.spark_master.startswith("local"):
+            # Workers must run this interpreter (the venv), not whatever python3 is on PATH.
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+            os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+            os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    for key, value in conf.items():
         builder = builder.config(key, value)
     log.info("starting Spark (%s)", settings.spark_master)
     spark = builder.getOrCreate()

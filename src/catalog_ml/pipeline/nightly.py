@@ -1,0 +1,46 @@
+"""A whole night, step by step: the same functions the Airflow DAG calls one task at a time."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from catalog_ml.config import Settings
+from catalog_ml.pipeline.classify import classify_night
+from catalog_ml.pipeline.embed import embed_night
+from catalog_ml.pipeline.ingest import ingest_night
+from catalog_ml.pipeline.validate import validate_night
+
+log = logging.getLogger(__name__)
+STEPS = ("validate", "ingest", "embed", "classify")
+
+
+def run_step(step: str, settings: Settings, night: dt.date, dump_dir: str | None = None
+             ) -> dict[str, Any]:
+    """One step of the night by name; the DAG's tasks and the CLI both come through here."""
+    steps: dict[str, Callable[[], dict[str, Any]]] = {
+        "validate": lambda: validate_night(settings, night, dump_dir),
+        "ingest": lambda: ingest_night(settings, night),
+        "embed": lambda: embed_night(settings, night),
+        "classify": lambda: classify_night(settings, night),
+    }
+    if step not in steps:
+        raise ValueError(f"unknown step {step!r}; steps: {', '.join(STEPS)}")
+    started = time.monotonic()
+    result = steps[step]()
+    result["seconds"] = round(time.monotonic() - started, 1)
+    log.info("night %s: %s done in %.1f s", night, step, result["seconds"])
+    return result
+
+
+def run_night(settings: Settings, night: dt.date, dump_dir: str | None = None,
+              on_step: Callable[[str, dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    for step in STEPS:
+        results[step] = run_step(step, settings, night, dump_dir)
+        if on_step:
+            on_step(step, results[step])
+    return results
