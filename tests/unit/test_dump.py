@@ -1,0 +1,65 @@
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from catalog_ml.dump import DumpError, read_dump
+
+
+def test_csv_keeps_quoted_commas_and_newlines(tmp_path: Path) -> None:
+    (tmp_path / "products.csv").write_text(
+        'product_id,title,price\np1,"Shirt, red\nwith ""quotes""",12.5\np2,Mug,\n',
+        encoding="utf-8")
+    dump = read_dump(tmp_path)
+    assert dump.frame["title"].tolist() == ['Shirt, red\nwith "quotes"', "Mug"]
+    assert dump.frame["price"].tolist() == ["12.5", None]
+    assert dump.frame["_row"].tolist() == [1, 2]
+
+
+def test_csv_line_with_wrong_field_count_is_kept_as_malformed(tmp_path: Path) -> None:
+    (tmp_path / "products.csv").write_text("product_id,title\np1,A\np2,B,extra\np3,C\n")
+    dump = read_dump(tmp_path)
+    assert dump.frame["product_id"].tolist() == ["p1", "p3"]
+    assert len(dump.malformed) == 1 and dump.malformed[0].row == 2
+    assert "expected 2 fields, found 3" in dump.malformed[0].reason
+    assert dump.rows_received == 3
+
+
+def test_jsonl_bad_line_and_non_object_are_malformed(tmp_path: Path) -> None:
+    lines = [json.dumps({"product_id": "p1", "title": "Lamp", "tags": ["a"]}), "{oops", "[1, 2]"]
+    (tmp_path / "products.jsonl").write_text("\n".join(lines) + "\n")
+    dump = read_dump(tmp_path)
+    assert dump.frame["tags"].tolist() == ['["a"]']
+    assert [m.row for m in dump.malformed] == [2, 3]
+
+
+def test_parquet_floats_read_as_text_with_infinity_visible(tmp_path: Path) -> None:
+    table = pa.table({"product_id": ["a", "b", "c"], "title": ["x", "y", "z"],
+                      "price": [1.5, float("inf"), None]})
+    pq.write_table(table, tmp_path / "products.parquet")
+    assert read_dump(tmp_path).frame["price"].tolist() == ["1.5", "inf", None]
+
+
+def test_folder_problems_are_named(tmp_path: Path) -> None:
+    with pytest.raises(DumpError, match="does not exist"):
+        read_dump(tmp_path / "missing")
+    with pytest.raises(DumpError, match="holds none of"):
+        read_dump(tmp_path)
+    (tmp_path / "products.csv").write_text("product_id,title\n")
+    (tmp_path / "products.jsonl").write_text("")
+    with pytest.raises(DumpError, match="several product files"):
+        read_dump(tmp_path)
+
+
+def test_unreadable_parquet_is_a_dump_error(tmp_path: Path) -> None:
+    (tmp_path / "products.parquet").write_bytes(b"not parquet at all")
+    with pytest.raises(DumpError, match="cannot read"):
+        read_dump(tmp_path)
+
+
+def test_duplicate_column_names_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "products.csv").write_text("product_id,title,title\np1,a,b\n")
+    with pytest.raises(DumpError, match="duplicate column names"):
+        read_dump(tmp_path)

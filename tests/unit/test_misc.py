@@ -1,0 +1,44 @@
+import datetime as dt
+from types import SimpleNamespace
+
+import pyarrow as pa
+import pytest
+
+from catalog_ml.lake import Lake
+from catalog_ml.lake.tables import LABELS
+from catalog_ml.orchestration import night_from_context
+from catalog_ml.query import QueryError, run_query
+from catalog_ml.sample import BROKEN_ROWS, generate_dump
+
+
+def test_night_comes_from_logical_date_or_run_after():
+    assert night_from_context({"logical_date": dt.datetime(2026, 11, 2, 0, 0)}) == \
+        dt.date(2026, 11, 2)
+    run = SimpleNamespace(run_after=dt.datetime(2026, 11, 3, 4, 5))
+    assert night_from_context({"logical_date": None, "dag_run": run}) == dt.date(2026, 11, 3)
+    with pytest.raises(ValueError):
+        night_from_context({})
+
+
+def test_sample_is_reproducible_and_holds_broken_rows(tmp_path):
+    first = generate_dump(tmp_path / "a", 30, seed=5, labelled=False, broken=True)
+    second = generate_dump(tmp_path / "b", 30, seed=5, labelled=False, broken=True)
+    text = (first / "products.csv").read_text()
+    assert text == (second / "products.csv").read_text()
+    assert text.count("\n") == 1 + 30 + len(BROKEN_ROWS)
+    images = sorted(p.name for p in (first / "images").iterdir())
+    assert images == sorted(p.name for p in (second / "images").iterdir())
+    assert len(images) > 20
+    assert all((first / "images" / n).read_bytes() == (second / "images" / n).read_bytes()
+               for n in images)
+
+
+def test_query_reads_tables_by_name_and_reports_bad_sql(tmp_path):
+    lake = Lake(str(tmp_path))
+    lake.append("labels", pa.Table.from_pylist(
+        [{"product_id": "a", "category": "X > Y", "source": "dump",
+          "dump_date": dt.date(2026, 1, 1)}], schema=LABELS.schema))
+    assert run_query(lake, "SELECT count(*) AS n FROM labels").to_pylist() == [{"n": 1}]
+    assert run_query(lake, "SELECT count(*) AS n FROM classifications").to_pylist() == [{"n": 0}]
+    with pytest.raises(QueryError):
+        run_query(lake, "SELECT nope FROM labels")

@@ -1,0 +1,98 @@
+"""The fusion network, its inputs, training and the pickle-free artifact."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from catalog_ml.models.artifact import CONFIG_FILE, WEIGHTS_FILE, TrainedModel
+from catalog_ml.models.fusion import FusionClassifier, FusionConfig
+from catalog_ml.models.inputs import PriceScale, build_inputs
+from catalog_ml.training.trainer import (
+    TrainOptions,
+    drop_modalities,
+    level_metrics,
+    split_indices,
+    train_classifier,
+)
+
+
+def synthetic(n: int = 300, classes: int = 4, seed: int = 0):
+    """Separable classes: the class shows in the text, the image and the price."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(classes, size=n)
+    centres = rng.normal(size=(classes, 16))
+    text = centres[labels] + rng.normal(scale=0.6, size=(n, 16))
+    image = [None if rng.random() < 0.3 else np.abs(centres[c] + rng.normal(0, .5, 16)) * 3
+             for c in labels]
+    prices = [None if rng.random() < 0.3 else float(10 ** (c + 1) * rng.uniform(0.8, 1.2))
+              for c in labels]
+    names = [f"Top{c % 2} > Leaf{c}" for c in labels]
+    return text, image, prices, names
+
+
+def test_missing_modalities_get_no_attention():
+    network = FusionClassifier(FusionConfig(text_dim=8, image_dim=6, price_dim=2, n_classes=3))
+    network.eval()
+    present = torch.tensor([[True, False, True], [True, True, False]])
+    logits, weights = network(torch.randn(2, 8), torch.randn(2, 6), torch.randn(2, 2), present)
+    assert logits.shape == (2, 3) and torch.isfinite(logits).all()
+    assert weights[0, 1] == 0 and weights[1, 2] == 0
+    assert torch.allclose(weights.sum(-1), torch.ones(2))
+
+
+def test_modality_dropout_always_leaves_one_modality():
+    present = torch.tensor([[True, True, False]] * 2000)
+    dropped = drop_modalities(present, torch.Generator().manual_seed(0))
+    assert dropped.any(-1).all()
+    assert not dropped[:, 2].any()  # never adds a modality
+    assert (~dropped[:, 1]).any() and (~dropped[:, 0]).any()
+
+
+def test_price_scale_masks_missing_prices_and_orders_standing():
+    scale = PriceScale.fit(np.array([1.0, 10.0, 100.0, 1000.0]))
+    features = scale.features(np.array([np.nan, 5.0, 500.0]))
+    assert (features[0] == 0).all()
+    assert features[1, 1] < features[2, 1]
+    inputs = build_inputs([np.ones(4)] * 2, [None, np.ones(3)], [None, 3.0], scale, 3)
+    assert inputs.present.tolist() == [[True, False, False], [True, True, True]]
+
+
+def test_split_is_stratified_and_keeps_singletons_in_training():
+    labels = np.array([0] * 10 + [1] * 10 + [2])
+    train, val = split_indices(labels, 0.2, seed=1)
+    assert 20 in train and 20 not in val
+    assert set(labels[val]) == {0, 1}
+    assert len(set(train) & set(val)) == 0 and len(train) + len(val) == len(labels)
+
+
+def test_level_metrics_score_each_level_of_the_path():
+    metrics = level_metrics(["A > x", "A > y", "B > z"], ["A > y", "A > y", "B > z"])
+    assert metrics["level_1"]["accuracy"] == 1.0
+    assert metrics["level_2"]["accuracy"] == pytest.approx(2 / 3)
+
+
+def test_training_learns_and_the_artifact_round_trips_without_pickle(tmp_path):
+    text, image, prices, names = synthetic()
+    scale = PriceScale.fit(np.array([p for p in prices if p is not None]))
+    inputs = build_inputs(list(text), image, prices, scale, 16)
+    model = train_classifier(inputs, names, scale, "enc-v1",
+                             TrainOptions(epochs=30, width=32, seed=3))
+    assert model.metrics["validation"]["level_2"]["accuracy"] > 0.9
+    folder = model.save(tmp_path / "m")
+    assert sorted(p.name for p in folder.iterdir()) == sorted([WEIGHTS_FILE, CONFIG_FILE])
+    assert json.loads((folder / CONFIG_FILE).read_text())["classes"] == model.classes
+    loaded = TrainedModel.load(folder)
+    first, second = model.predict(inputs), loaded.predict(inputs)
+    assert first.categories == second.categories
+    np.testing.assert_allclose(first.confidence, second.confidence, rtol=1e-5)
+    assert all(len(top) == 3 for top in second.top_k)
+
+
+def test_training_needs_two_categories():
+    text, image, prices, _ = synthetic(20)
+    inputs = build_inputs(list(text), image, prices, PriceScale.fit(np.array([1.0])), 16)
+    with pytest.raises(ValueError, match="at least 2 categories"):
+        train_classifier(inputs, ["A"] * 20, PriceScale.fit(np.array([1.0])), "e",
+                         TrainOptions(epochs=1))

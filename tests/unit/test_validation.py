@@ -1,0 +1,151 @@
+"""The dump contract enforced by the real Great Expectations suite, row by row."""
+
+import csv
+import datetime as dt
+import json
+import os
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from catalog_ml.dump import DumpError
+from catalog_ml.validation.validate import ValidationGateError, validate_dump
+
+NIGHT = dt.date(2026, 11, 2)
+COLUMNS = ["product_id", "title", "description", "price", "currency", "image", "category",
+           "colour"]
+GOOD = [
+    {"product_id": "ok-1", "title": "Red, cotton\nshirt", "price": "19.99", "currency": "usd",
+     "image": "images/ok.jpg", "category": "Apparel>Tops > Shirts", "colour": "red"},
+    {"product_id": "ok-2", "title": "Café ☕ 日本語 Ünïcödé", "price": "0", "currency": "JPY"},
+    {"product_id": "ok-3", "title": "Remote photo", "image": "https://example.com/a.jpg"},
+    {"product_id": "ok-4", "title": "No price, no image"},
+]
+BROKEN = {
+    "no-id": ({"product_id": "", "title": "no id"}, "product_id"),
+    "dup-a": ({"product_id": "dup", "title": "first"}, "product_id"),
+    "dup-b": ({"product_id": "dup", "title": "second"}, "product_id"),
+    "blank-title": ({"product_id": "b1", "title": "   "}, "title"),
+    "negative": ({"product_id": "b2", "title": "t", "price": "-5", "currency": "EUR"}, "price"),
+    "not-number": ({"product_id": "b3", "title": "t", "price": "12,50", "currency": "EUR"},
+                   "price"),
+    "infinite": ({"product_id": "b4", "title": "t", "price": "inf", "currency": "EUR"}, "price"),
+    "no-currency": ({"product_id": "b5", "title": "t", "price": "10"}, "currency"),
+    "bad-currency": ({"product_id": "b6", "title": "t", "price": "1", "currency": "XYZ"},
+                     "currency"),
+    "dotdot": ({"product_id": "b7", "title": "t", "image": "../secret.jpg"}, "image"),
+    "absolute": ({"product_id": "b8", "title": "t", "image": "/etc/passwd"}, "image"),
+    "symlink": ({"product_id": "b9", "title": "t", "image": "images/escape.jpg"}, "image"),
+    "corrupt": ({"product_id": "b10", "title": "t", "image": "images/corrupt.jpg"}, "image"),
+    "missing": ({"product_id": "b11", "title": "t", "image": "images/none.jpg"}, "image"),
+    "huge-title": ({"product_id": "b12", "title": "x" * 100_000}, "title"),
+    "bad-category": ({"product_id": "b13", "title": "t", "category": "A >  > B"}, "category"),
+}
+
+
+def write_csv(folder: Path, rows: list[dict]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "products.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    return folder
+
+
+@pytest.fixture
+def broken_dump(tmp_path: Path) -> Path:
+    folder = tmp_path / "dump"
+    (folder / "images").mkdir(parents=True)
+    Image.new("RGB", (32, 32), (200, 10, 10)).save(folder / "images" / "ok.jpg")
+    (folder / "images" / "corrupt.jpg").write_bytes(b"\xff\xd8 this is no jpeg")
+    outside = tmp_path / "outside.jpg"
+    Image.new("RGB", (8, 8)).save(outside)
+    os.symlink(outside, folder / "images" / "escape.jpg")
+    return write_csv(folder, GOOD + [row for row, _ in BROKEN.values()])
+
+
+def test_every_broken_row_is_rejected_with_a_reason_naming_its_field(broken_dump, settings):
+    outcome = validate_dump(broken_dump, NIGHT, settings.replace(max_reject_share=0.9))
+    assert outcome.rows_received == len(GOOD) + len(BROKEN)
+    assert sorted(outcome.accepted["product_id"]) == ["ok-1", "ok-2", "ok-3", "ok-4"]
+    rejected = {row: reasons for row, reasons in
+                zip(outcome.rejected["source_row"], outcome.rejected["reasons"], strict=True)}
+    for offset, (name, (_, field)) in enumerate(BROKEN.items()):
+        row = len(GOOD) + offset + 1
+        assert row in rejected, f"{name} was not rejected"
+        assert any(reason.startswith(f"{field}:") for reason in rejected[row]), (name, rejected[row])
+    assert len(outcome.accepted) + len(outcome.rejected) == outcome.rows_received
+
+
+def test_reasons_quote_the_value_as_received(broken_dump, settings):
+    outcome = validate_dump(broken_dump, NIGHT, settings.replace(max_reject_share=0.9))
+    reasons = [r for rs in outcome.rejected["reasons"] for r in rs]
+    assert "price: must be a finite number >= 0 ('-5')" in reasons
+    assert "price: not a number ('12,50')" in reasons
+    assert any(r.startswith("image: corrupt:") for r in reasons)
+    assert any(r.startswith("image: outside:") for r in reasons)
+    raw = json.loads(outcome.rejected.loc[outcome.rejected["product_id"] == "b2",
+                                          "raw_record"].iloc[0])
+    assert raw == {"product_id": "b2", "title": "t", "price": "-5", "currency": "EUR"}
+
+
+def test_accepted_rows_are_typed_and_keep_extra_columns(broken_dump, settings):
+    outcome = validate_dump(broken_dump, NIGHT, settings.replace(max_reject_share=0.9))
+    first = outcome.accepted.set_index("product_id").loc["ok-1"]
+    assert first["price"] == pytest.approx(19.99)
+    assert first["currency"] == "USD"
+    assert first["category"] == "Apparel > Tops > Shirts"
+    assert json.loads(first["attributes"]) == {"colour": "red"}
+    assert first["image_uri"].startswith("file://")
+    missing_price = outcome.accepted.set_index("product_id").loc["ok-4"]
+    assert missing_price["price"] != missing_price["price"]  # NaN: unknown, never 0
+
+
+def test_too_many_rejected_rows_stop_the_night(broken_dump, settings):
+    with pytest.raises(ValidationGateError, match="above max_reject_share"):
+        validate_dump(broken_dump, NIGHT, settings.replace(max_reject_share=0.2))
+
+
+def test_missing_required_column_stops_the_night(tmp_path, settings):
+    folder = tmp_path / "dump"
+    folder.mkdir()
+    (folder / "products.csv").write_text("product_id,name\np1,Lamp\n")
+    with pytest.raises(ValidationGateError, match="required column.*'title'"):
+        validate_dump(folder, NIGHT, settings)
+
+
+def test_empty_dump_stops_the_night(tmp_path, settings):
+    folder = write_csv(tmp_path / "dump", [])
+    with pytest.raises(ValidationGateError, match="no rows"):
+        validate_dump(folder, NIGHT, settings)
+
+
+def test_unreadable_file_stops_the_night(tmp_path, settings):
+    folder = tmp_path / "dump"
+    folder.mkdir()
+    (folder / "products.parquet").write_bytes(b"garbage")
+    with pytest.raises(DumpError, match="cannot read"):
+        validate_dump(folder, NIGHT, settings)
+
+
+def test_content_hash_tracks_content_not_label(tmp_path, settings):
+    base = {"product_id": "p", "title": "Lamp", "price": "10", "currency": "EUR",
+            "category": "Home > Lamps"}
+    hashes = []
+    for change in ({}, {"category": "Home > Other"}, {"price": "11"}, {"title": "Lamp 2"}):
+        folder = write_csv(tmp_path / f"d{len(hashes)}", [{**base, **change}])
+        hashes.append(validate_dump(folder, NIGHT, settings).accepted["content_hash"].iloc[0])
+    assert hashes[0] == hashes[1]
+    assert len({hashes[0], hashes[2], hashes[3]}) == 3
+
+
+def test_replaced_photo_changes_the_content_hash(tmp_path, settings):
+    folder = tmp_path / "dump"
+    (folder / "images").mkdir(parents=True)
+    write_csv(folder, [{"product_id": "p", "title": "Lamp", "image": "images/p.jpg"}])
+    Image.new("RGB", (16, 16), (0, 0, 0)).save(folder / "images" / "p.jpg")
+    before = validate_dump(folder, NIGHT, settings).accepted["content_hash"].iloc[0]
+    Image.new("RGB", (16, 16), (255, 255, 255)).save(folder / "images" / "p.jpg")
+    after = validate_dump(folder, NIGHT, settings).accepted["content_hash"].iloc[0]
+    assert before != after
