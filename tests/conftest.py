@@ -76,3 +76,15 @@ def write_fashion_dump(folder: Path, rows: pd.DataFrame, labelled: bool,
     else:
         dump.to_csv(folder / "products.csv", index=False)
     return folder
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> str:
+    """Airflow's SQLite metadata database in the throw-away home, migrated once."""
+    import subprocess
+    import sys
+
+    airflow = Path(sys.executable).with_name("airflow")
+    subprocess.run([str(airflow), "db", "migrate"], check=True, env=dict(os.environ),
+                   capture_output=True)
+    return _AIRFLOW_HOME

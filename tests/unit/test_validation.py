@@ -74,7 +74,7 @@ def test_every_broken_row_is_rejected_with_a_reason_naming_its_field(broken_dump
     for offset, (name, (_, field)) in enumerate(BROKEN.items()):
         row = len(GOOD) + offset + 1
         assert row in rejected, f"{name} was not rejected"
-        assert any(reason.startswith(f"{field}:") for reason in rejected[row]), (name, rejected[row])
+        assert any(r.startswith(f"{field}:") for r in rejected[row]), (name, rejected[row])
     assert len(outcome.accepted) + len(outcome.rejected) == outcome.rows_received
 
 
@@ -111,7 +111,7 @@ def test_missing_required_column_stops_the_night(tmp_path, settings):
     folder = tmp_path / "dump"
     folder.mkdir()
     (folder / "products.csv").write_text("product_id,name\np1,Lamp\n")
-    with pytest.raises(ValidationGateError, match="required column.*'title'"):
+    with pytest.raises(ValidationGateError, match=r"required column.*'title'"):
         validate_dump(folder, NIGHT, settings)
 
 
