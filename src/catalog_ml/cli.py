@@ -107,6 +107,15 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_schemas(args: argparse.Namespace) -> int:
+    from catalog_ml.config import Settings
+    from catalog_ml.contracts import write_contracts
+
+    for path in write_contracts(Settings()):
+        print(path)
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from catalog_ml.demo import run_demo
 
@@ -140,6 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     models = with_lake(commands.add_parser("models", help="list model versions"))
     models.set_defaults(func=cmd_models)
+
+    schemas = commands.add_parser("schemas", help="rewrite schemas/ from the code")
+    schemas.set_defaults(func=cmd_schemas)
 
     demo = with_lake(commands.add_parser(
         "demo", help="generate a sample, train, run a night through Airflow, show results"))

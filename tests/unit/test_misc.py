@@ -42,3 +42,14 @@ def test_query_reads_tables_by_name_and_reports_bad_sql(tmp_path):
     assert run_query(lake, "SELECT count(*) AS n FROM classifications").to_pylist() == [{"n": 0}]
     with pytest.raises(QueryError):
         run_query(lake, "SELECT nope FROM labels")
+
+
+def test_committed_contracts_match_the_code():
+    from catalog_ml.config import Settings, project_root
+    from catalog_ml.contracts import rendered_contracts
+
+    folder = project_root() / "schemas"
+    for relative, text in rendered_contracts(Settings()).items():
+        path = folder / relative
+        assert path.exists(), f"{path} missing: run `catalog-ml schemas`"
+        assert path.read_text(encoding="utf-8") == text, f"{path} is stale: `catalog-ml schemas`"
