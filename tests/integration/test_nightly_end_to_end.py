@@ -92,7 +92,9 @@ def test_train_registers_a_champion_that_learned(world):
 
 def test_every_row_of_the_night_is_classified_or_quarantined(world):
     rows_in = N_NIGHT + len(broken_rows(world["base"] / "tonight"))
-    run_night(world["settings"], NIGHT, str(world["base"] / "tonight"))
+    results = run_night(world["settings"], NIGHT, str(world["base"] / "tonight"))
+    report = Path(results["validate"]["validation_report"])
+    assert report.exists() and report.with_name("gx_result.json").exists()
     lake = world["lake"]
     classified = lake.read("classifications", where={"run_date": NIGHT}).to_pandas()
     quarantined = lake.read("quarantine", where={"dump_date": NIGHT}).to_pandas()

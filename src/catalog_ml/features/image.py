@@ -24,6 +24,7 @@ from catalog_ml.features.runtime import Runtime
 
 IMAGE_ENCODERS = ("efficientnet-lite0", "mobilenet_v2", "resnet50")
 REMOTE_TIMEOUT_S = 10
+REMOTE_FAILURES_BEFORE_GIVING_UP = 20  # an unreachable image host must not cost 10 s a photo
 
 
 def _default_weights(name: str) -> Path:
@@ -107,15 +108,24 @@ class ImageEncoder:
                               memory_format=torch.channels_last).eval()
         self.mean = torch.tensor(mean).view(1, 3, 1, 1) * 255
         self.std = torch.tensor(std).view(1, 3, 1, 1) * 255
+        self.remote_failures = 0
 
     def _decoded(self, uris: list[str | None]) -> Iterator[tuple[np.ndarray | None, str]]:
         def load(uri: str | None) -> tuple[np.ndarray | None, str]:
             if uri is None:
                 return None, "none"
+            remote = not uri.startswith("file:") and "://" in uri
+            if remote and self.remote_failures >= REMOTE_FAILURES_BEFORE_GIVING_UP:
+                return None, "unreadable: remote images unreachable from this worker"
             try:
-                return load_square(uri, self.size), "ok"
+                pixels = load_square(uri, self.size)
             except Exception as exc:  # a bad photo must not stop the batch
+                if remote:
+                    self.remote_failures += 1
                 return None, f"unreadable: {type(exc).__name__}"
+            if remote:
+                self.remote_failures = 0
+            return pixels, "ok"
 
         with ThreadPoolExecutor(max_workers=4) as pool:
             yield from pool.map(load, uris)
