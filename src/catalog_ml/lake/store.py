@@ -1,0 +1,234 @@
+"""Atomic table operations on the lake through delta-rs.
+
+Each public method is one Delta commit: readers see the table before or after it, never half of
+it. Writes that a retry might repeat take an ``idempotency_key``: the commit records it as a
+Delta app transaction, and a second commit with the same key is skipped, so an Airflow retry
+after a crash between "commit" and "task success" does not write twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.fs as pafs
+from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
+from deltalake.exceptions import TableNotFoundError
+
+from catalog_ml.lake.tables import TableSpec, conform, spec_for
+
+log = logging.getLogger(__name__)
+
+
+def sql_literal(value: Any) -> str:
+    """A value as a delta-rs (DataFusion) SQL literal; dates and text are quoted safely."""
+    if isinstance(value, (dt.date, dt.datetime)):
+        return f"'{value.isoformat()}'"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def equals_predicate(match: Mapping[str, Any]) -> str:
+    return " AND ".join(f"{column} = {sql_literal(value)}" for column, value in match.items())
+
+
+def _app_transaction(idempotency_key: str) -> tuple[str, int]:
+    """Map a free-text key to a Delta app id and a positive version."""
+    digest = hashlib.sha256(idempotency_key.encode()).hexdigest()
+    return f"catalog-ml-{digest[:24]}", int(digest[24:36], 16) + 1
+
+
+class Lake:
+    """One lake root holding the named tables; local folder or object-store URI."""
+
+    def __init__(self, root: str, storage_options: Mapping[str, str] | None = None) -> None:
+        if "://" not in root:
+            root = str(Path(root).expanduser().resolve())
+        self.root = root.rstrip("/")
+        self.storage_options = dict(storage_options or {})
+
+    # ---------------------------------------------------------------- locations and reads
+    def path(self, name: str) -> str:
+        spec_for(name)
+        return f"{self.root}/{name}"
+
+    def file_path(self, *parts: str) -> str:
+        """A plain file location under the lake (reports, artifacts, staging)."""
+        return "/".join([self.root, *parts])
+
+    def filesystem(self) -> tuple[pafs.FileSystem, str]:
+        """The filesystem holding the lake and the lake root's path on it."""
+        return pafs.FileSystem.from_uri(self.root)
+
+    def write_file(self, relative: str, payload: bytes) -> str:
+        filesystem, root = self.filesystem()
+        path = f"{root}/{relative}"
+        filesystem.create_dir(path.rsplit("/", 1)[0], recursive=True)
+        with filesystem.open_output_stream(path) as handle:
+            handle.write(payload)
+        return self.file_path(relative)
+
+    def read_file(self, relative: str) -> bytes:
+        filesystem, root = self.filesystem()
+        with filesystem.open_input_stream(f"{root}/{relative}") as handle:
+            return handle.read()
+
+    def file_exists(self, relative: str) -> bool:
+        filesystem, root = self.filesystem()
+        return filesystem.get_file_info(f"{root}/{relative}").type != pafs.FileType.NotFound
+
+    def table(self, name: str, version: int | None = None) -> DeltaTable:
+        try:
+            return DeltaTable(self.path(name), version=version,
+                              storage_options=self.storage_options or None)
+        except TableNotFoundError:
+            raise TableMissingError(name, self.path(name)) from None
+
+    def exists(self, name: str) -> bool:
+        try:
+            self.table(name)
+        except TableMissingError:
+            return False
+        return True
+
+    def version(self, name: str) -> int | None:
+        return self.table(name).version() if self.exists(name) else None
+
+    def read(
+        self,
+        name: str,
+        where: Mapping[str, Any] | None = None,
+        columns: list[str] | None = None,
+        version: int | None = None,
+    ) -> pa.Table:
+        """The table (optionally one slice, some columns) as Arrow; empty when it has no table."""
+        spec = spec_for(name)
+        if not self.exists(name):
+            schema = spec.schema if columns is None else pa.schema(
+                [spec.schema.field(c) for c in columns])
+            return schema.empty_table()
+        dataset = self.table(name, version=version).to_pyarrow_dataset()
+        expression = None
+        for column, value in (where or {}).items():
+            term = pa.compute.field(column) == pa.scalar(value, spec.schema.field(column).type)
+            expression = term if expression is None else expression & term
+        table = dataset.to_table(columns=columns, filter=expression)
+        if columns is None:
+            table = conform(table, spec)
+        return table
+
+    # ---------------------------------------------------------------- writes (one commit each)
+    def _commit_properties(self, idempotency_key: str | None) -> CommitProperties | None:
+        if idempotency_key is None:
+            return None
+        app_id, version = _app_transaction(idempotency_key)
+        return CommitProperties(
+            app_transactions=[Transaction(app_id=app_id, version=version)],
+            custom_metadata={"catalog_ml.key": idempotency_key},
+        )
+
+    def already_committed(self, name: str, idempotency_key: str) -> bool:
+        if not self.exists(name):
+            return False
+        app_id, version = _app_transaction(idempotency_key)
+        committed = self.table(name).transaction_version(app_id)
+        return committed is not None and committed >= version
+
+    def append(self, name: str, data: pa.Table, idempotency_key: str | None = None) -> bool:
+        """Append rows in one commit; False when the key was committed before (nothing done)."""
+        spec = spec_for(name)
+        if idempotency_key and self.already_committed(name, idempotency_key):
+            log.info("%s: commit %r already done, skipped", name, idempotency_key)
+            return False
+        write_deltalake(
+            self.path(name), conform(data, spec), mode="append",
+            partition_by=list(spec.partition_by) or None,
+            storage_options=self.storage_options or None,
+            commit_properties=self._commit_properties(idempotency_key),
+        )
+        return True
+
+    def replace_slice(
+        self, name: str, data: pa.Table, match: Mapping[str, Any],
+        idempotency_key: str | None = None,
+    ) -> None:
+        """Replace every row matching ``match`` (e.g. one night) by ``data``, in one commit.
+
+        Rows of ``data`` must themselves match, or a rerun would not replace them.
+        """
+        spec = spec_for(name)
+        data = conform(data, spec)
+        for column, value in match.items():
+            values = set(data.column(column).to_pylist())
+            if values - {value}:
+                raise ValueError(f"{name}: rows outside the slice {column}={value!r}: {values}")
+        if data.num_rows == 0:
+            self.delete(name, match)  # the slice is now empty: a rerun must not keep old rows
+            return
+        if not self.exists(name):
+            self.append(name, data, idempotency_key)
+            return
+        write_deltalake(
+            self.path(name), data, mode="overwrite", predicate=equals_predicate(match),
+            partition_by=list(spec.partition_by) or None,
+            storage_options=self.storage_options or None,
+            commit_properties=self._commit_properties(idempotency_key),
+        )
+
+    def upsert(
+        self, name: str, data: pa.Table, update_condition: str | None = None,
+        updates: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Insert new keys and update existing ones in one MERGE commit.
+
+        ``update_condition`` (SQL over ``s.`` source and ``t.`` target) limits which matches are
+        updated; ``updates`` overrides the expression per column (default: the source value).
+        """
+        spec = spec_for(name)
+        data = conform(data, spec)
+        if len(set(zip(*(data.column(k).to_pylist() for k in spec.keys), strict=True))) != len(data):
+            raise ValueError(f"{name}: the rows to upsert repeat a key {spec.keys}")
+        if not self.exists(name):
+            self.append(name, data)
+            return {"num_target_rows_inserted": data.num_rows}
+        on = " AND ".join(f"t.{k} = s.{k}" for k in spec.keys)
+        column_updates = {c: f"s.{c}" for c in spec.schema.names}
+        column_updates.update(updates or {})
+        return (
+            self.table(name)
+            .merge(data, predicate=on, source_alias="s", target_alias="t")
+            .when_matched_update(updates=column_updates, predicate=update_condition)
+            .when_not_matched_insert_all()
+            .execute()
+        )
+
+    def delete(self, name: str, match: Mapping[str, Any]) -> None:
+        if self.exists(name):
+            self.table(name).delete(equals_predicate(match))
+
+    def history(self, name: str) -> list[dict[str, Any]]:
+        return self.table(name).history()
+
+    def names(self) -> Iterable[str]:
+        from catalog_ml.lake.tables import ALL_TABLES
+
+        return [name for name in ALL_TABLES if self.exists(name)]
+
+
+class TableMissingError(LookupError):
+    def __init__(self, name: str, path: str) -> None:
+        super().__init__(f"table {name!r} does not exist yet at {path}")
+        self.name = name
+
+
+def spec(name: str) -> TableSpec:
+    return spec_for(name)

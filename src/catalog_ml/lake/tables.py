@@ -1,0 +1,189 @@
+"""The Delta tables of the lake: names, Arrow schemas, partitioning and keys.
+
+These are contracts that users query every morning: extend them (new nullable columns), never
+rename or retype. ``schemas/tables/*.json`` is generated from here (``catalog-ml schemas``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+DATE = pa.date32()
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+VECTOR = pa.list_(pa.float32())
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    schema: pa.Schema
+    keys: tuple[str, ...]
+    partition_by: tuple[str, ...] = ()
+    description: str = ""
+
+
+_PRODUCT_CONTENT = [
+    pa.field("product_id", pa.string(), nullable=False),
+    pa.field("title", pa.string(), nullable=False),
+    pa.field("description", pa.string()),
+    pa.field("brand", pa.string()),
+    pa.field("price", pa.float64()),
+    pa.field("currency", pa.string()),
+    pa.field("image", pa.string()),
+    pa.field("image_uri", pa.string()),
+    pa.field("category", pa.string()),
+    pa.field("attributes", pa.string()),
+    pa.field("content_hash", pa.string(), nullable=False),
+]
+
+PRODUCT_SNAPSHOTS = TableSpec(
+    name="product_snapshots",
+    schema=pa.schema(
+        [pa.field("dump_date", DATE, nullable=False), *_PRODUCT_CONTENT,
+         pa.field("source_row", pa.int64())]
+    ),
+    keys=("dump_date", "product_id"),
+    partition_by=("dump_date",),
+    description="Every valid row of every night, as received (typed). A night's slice is "
+    "replaced on rerun; it is what that night classifies.",
+)
+
+PRODUCTS = TableSpec(
+    name="products",
+    schema=pa.schema(
+        [*_PRODUCT_CONTENT,
+         pa.field("first_seen", DATE, nullable=False),
+         pa.field("last_seen", DATE, nullable=False),
+         pa.field("dump_date", DATE, nullable=False)]
+    ),
+    keys=("product_id",),
+    description="Current state per product: content of the latest dump that held it.",
+)
+
+QUARANTINE = TableSpec(
+    name="quarantine",
+    schema=pa.schema(
+        [
+            pa.field("dump_date", DATE, nullable=False),
+            pa.field("source_row", pa.int64(), nullable=False),
+            pa.field("product_id", pa.string()),
+            pa.field("reasons", pa.list_(pa.string()), nullable=False),
+            pa.field("raw_record", pa.string(), nullable=False),
+            pa.field("source_file", pa.string()),
+            pa.field("quarantined_at", TIMESTAMP),
+        ]
+    ),
+    keys=("dump_date", "source_row"),
+    partition_by=("dump_date",),
+    description="Every rejected row with its raw record and all its reasons.",
+)
+
+EMBEDDINGS = TableSpec(
+    name="embeddings",
+    schema=pa.schema(
+        [
+            pa.field("product_id", pa.string(), nullable=False),
+            pa.field("content_hash", pa.string(), nullable=False),
+            pa.field("encoder_version", pa.string(), nullable=False),
+            pa.field("text_vector", VECTOR),
+            pa.field("image_vector", VECTOR),
+            pa.field("image_status", pa.string()),
+            pa.field("dump_date", DATE),
+            pa.field("embedded_at", TIMESTAMP),
+        ]
+    ),
+    keys=("product_id", "content_hash", "encoder_version"),
+    description="Text and image vectors per product content and encoder version.",
+)
+
+LABELS = TableSpec(
+    name="labels",
+    schema=pa.schema(
+        [
+            pa.field("product_id", pa.string(), nullable=False),
+            pa.field("category", pa.string(), nullable=False),
+            pa.field("source", pa.string(), nullable=False),
+            pa.field("dump_date", DATE, nullable=False),
+            pa.field("content_hash", pa.string()),
+            pa.field("labelled_at", TIMESTAMP),
+        ]
+    ),
+    keys=("product_id", "source", "dump_date"),
+    description="Known categories per product, with where they came from and when.",
+)
+
+CLASSIFICATIONS = TableSpec(
+    name="classifications",
+    schema=pa.schema(
+        [
+            pa.field("run_date", DATE, nullable=False),
+            pa.field("product_id", pa.string(), nullable=False),
+            pa.field("content_hash", pa.string()),
+            pa.field("category", pa.string(), nullable=False),
+            pa.field("confidence", pa.float64(), nullable=False),
+            pa.field(
+                "top_k",
+                pa.list_(pa.struct([("category", pa.string()), ("confidence", pa.float64())])),
+            ),
+            pa.field("model_version", pa.string(), nullable=False),
+            pa.field("needs_review", pa.bool_(), nullable=False),
+            pa.field(
+                "modality_weights",
+                pa.struct([("text", pa.float64()), ("image", pa.float64()),
+                           ("price", pa.float64())]),
+            ),
+            pa.field("classified_at", TIMESTAMP),
+        ]
+    ),
+    keys=("run_date", "product_id"),
+    partition_by=("run_date",),
+    description="One row per valid product and night: category path, confidence, top-k.",
+)
+
+MODELS = TableSpec(
+    name="models",
+    schema=pa.schema(
+        [
+            pa.field("version", pa.string(), nullable=False),
+            pa.field("status", pa.string(), nullable=False),
+            pa.field("created_at", TIMESTAMP, nullable=False),
+            pa.field("promoted_at", TIMESTAMP),
+            pa.field("artifact_path", pa.string(), nullable=False),
+            pa.field("metrics", pa.string()),
+            pa.field("n_train", pa.int64()),
+            pa.field("n_classes", pa.int64()),
+            pa.field("encoder_version", pa.string(), nullable=False),
+            pa.field("label_snapshot", pa.string()),
+        ]
+    ),
+    keys=("version",),
+    description="The model registry: every version with its metrics and status.",
+)
+
+ALL_TABLES: dict[str, TableSpec] = {
+    spec.name: spec
+    for spec in (PRODUCT_SNAPSHOTS, PRODUCTS, QUARANTINE, EMBEDDINGS, LABELS, CLASSIFICATIONS,
+                 MODELS)
+}
+
+
+def spec_for(name: str) -> TableSpec:
+    try:
+        return ALL_TABLES[name]
+    except KeyError:
+        raise KeyError(f"unknown table {name!r}; tables: {sorted(ALL_TABLES)}") from None
+
+
+def conform(table: pa.Table, spec: TableSpec) -> pa.Table:
+    """Order and cast columns to the spec; a missing required column is an error naming it."""
+    columns = []
+    for spec_field in spec.schema:
+        if spec_field.name in table.column_names:
+            columns.append(table.column(spec_field.name).cast(spec_field.type))
+        elif spec_field.nullable:
+            columns.append(pa.nulls(table.num_rows, spec_field.type))
+        else:
+            raise ValueError(f"table {spec.name}: column {spec_field.name!r} is missing")
+    return pa.Table.from_arrays(columns, schema=spec.schema)
