@@ -24,6 +24,9 @@ import datetime as dt
 
 from airflow.sdk import Param, dag, task
 
+# The order of a night; catalog_ml.pipeline.nightly.STEPS holds the same names (it is not
+# imported here because it pulls in Spark and delta-rs, and DAG files must parse fast).
+STEPS = ("validate", "ingest", "embed", "classify")
 DEFAULT_ARGS = {
     "owner": "catalog-ml",
     "retries": 2,
@@ -44,31 +47,22 @@ DEFAULT_ARGS = {
                               description="Dump folder to process instead of the template's")},
 )
 def catalog_nightly() -> None:
-    @task
-    def validate(**context: object) -> dict:
+    previous = None
+    for step in STEPS:
+        current = _step_task(step)()
+        if previous is not None:
+            previous >> current
+        previous = current
+
+
+def _step_task(step: str):
+    @task(task_id=step)
+    def run(**context: object) -> dict:
         from catalog_ml.orchestration import nightly_task
 
-        return nightly_task("validate", context)
+        return nightly_task(step, context)
 
-    @task
-    def ingest(**context: object) -> dict:
-        from catalog_ml.orchestration import nightly_task
-
-        return nightly_task("ingest", context)
-
-    @task
-    def embed(**context: object) -> dict:
-        from catalog_ml.orchestration import nightly_task
-
-        return nightly_task("embed", context)
-
-    @task
-    def classify(**context: object) -> dict:
-        from catalog_ml.orchestration import nightly_task
-
-        return nightly_task("classify", context)
-
-    validate() >> ingest() >> embed() >> classify()
+    return run
 
 
 catalog_nightly()

@@ -160,8 +160,6 @@ def write_table(
     df.select(*columns).write.mode("errorifexists").parquet(spark_uri(staging))
 
     filesystem, root = pafs.FileSystem.from_uri(table_uri)
-    if lake.storage_options:
-        log.debug("storage options are passed to delta-rs; pyarrow uses its own credentials")
     infos = filesystem.get_file_info(pafs.FileSelector(f"{root}/{staging_name}"))
     partition_values = {c: str(replace[c]) for c in spec.partition_by}
     adds: list[AddAction] = []

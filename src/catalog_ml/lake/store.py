@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from pathlib import Path
@@ -21,7 +21,7 @@ import pyarrow.fs as pafs
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 from deltalake.exceptions import TableNotFoundError
 
-from catalog_ml.lake.tables import TableSpec, conform, spec_for
+from catalog_ml.lake.tables import conform, spec_for
 
 log = logging.getLogger(__name__)
 
@@ -218,17 +218,9 @@ class Lake:
     def history(self, name: str) -> list[dict[str, Any]]:
         return self.table(name).history()
 
-    def names(self) -> Iterable[str]:
-        from catalog_ml.lake.tables import ALL_TABLES
-
-        return [name for name in ALL_TABLES if self.exists(name)]
-
 
 class TableMissingError(LookupError):
     def __init__(self, name: str, path: str) -> None:
         super().__init__(f"table {name!r} does not exist yet at {path}")
         self.name = name
 
-
-def spec(name: str) -> TableSpec:
-    return spec_for(name)

@@ -70,10 +70,7 @@ def train_from_lake(settings: Settings, progress: Any = None) -> dict[str, Any]:
     inputs = build_inputs(list(data["text_vector"]), list(data["image_vector"]),
                           list(data["price"].astype(object).where(data["price"].notna(), None)),
                           price_scale, image_dim)
-    options = TrainOptions(epochs=settings.train_epochs, batch_size=settings.train_batch_size,
-                           learning_rate=settings.train_learning_rate,
-                           width=settings.fusion_width, seed=settings.train_seed,
-                           validation_share=settings.train_validation_share)
+    options = TrainOptions.from_settings(settings)
     log.info("training on %d products, %d categories", len(data), data["category"].nunique())
     model = train_classifier(inputs, list(data["category"]), price_scale, spec.version, options,
                              progress=progress)

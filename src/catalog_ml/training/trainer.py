@@ -20,6 +20,7 @@ from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import train_test_split
 from torch import nn
 
+from catalog_ml.config import Settings
 from catalog_ml.models.artifact import TrainedModel
 from catalog_ml.models.fusion import FusionClassifier, FusionConfig
 from catalog_ml.models.inputs import ModelInputs, PriceScale
@@ -37,6 +38,12 @@ class TrainOptions:
     width: int = 256
     seed: int = 13
     validation_share: float = 0.15
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TrainOptions:
+        return cls(epochs=settings.train_epochs, batch_size=settings.train_batch_size,
+                   learning_rate=settings.train_learning_rate, width=settings.fusion_width,
+                   seed=settings.train_seed, validation_share=settings.train_validation_share)
 
 
 def split_indices(labels: np.ndarray, share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +16,7 @@ KNOWN_COLUMNS = ("product_id", "title", "description", "price", "currency", "bra
 
 
 def _schema_path() -> Path:
-    local = project_root() / "schemas" / CONTRACT_FILE
-    if local.exists():
-        return local
-    return Path(str(resources.files("catalog_ml") / CONTRACT_FILE))
+    return project_root() / "schemas" / CONTRACT_FILE
 
 
 @dataclass(frozen=True)

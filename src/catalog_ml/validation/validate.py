@@ -13,6 +13,7 @@ import json
 import logging
 import math
 import os
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,8 +59,6 @@ def _preview(value: Any) -> str:
 def _price_value(text: Any) -> float:
     if text is None or not isinstance(text, str):
         return math.nan
-    import re
-
     if not re.match(NUMBER, text):
         return math.nan
     return float(text.strip())
