@@ -39,6 +39,8 @@ BROKEN = {
     "symlink": ({"product_id": "b9", "title": "t", "image": "images/escape.jpg"}, "image"),
     "corrupt": ({"product_id": "b10", "title": "t", "image": "images/corrupt.jpg"}, "image"),
     "missing": ({"product_id": "b11", "title": "t", "image": "images/none.jpg"}, "image"),
+    "truncated": ({"product_id": "b14", "title": "t", "image": "images/truncated.jpg"},
+                  "image"),
     "huge-title": ({"product_id": "b12", "title": "x" * 100_000}, "title"),
     "bad-category": ({"product_id": "b13", "title": "t", "category": "A >  > B"}, "category"),
 }
@@ -59,6 +61,9 @@ def broken_dump(tmp_path: Path) -> Path:
     (folder / "images").mkdir(parents=True)
     Image.new("RGB", (32, 32), (200, 10, 10)).save(folder / "images" / "ok.jpg")
     (folder / "images" / "corrupt.jpg").write_bytes(b"\xff\xd8 this is no jpeg")
+    Image.effect_noise((256, 256), 60).convert("RGB").save(folder / "images" / "whole.jpg")
+    whole = (folder / "images" / "whole.jpg").read_bytes()
+    (folder / "images" / "truncated.jpg").write_bytes(whole[: len(whole) // 2])
     outside = tmp_path / "outside.jpg"
     Image.new("RGB", (8, 8)).save(outside)
     os.symlink(outside, folder / "images" / "escape.jpg")
