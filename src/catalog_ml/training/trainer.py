@@ -28,6 +28,7 @@ from catalog_ml.models.inputs import ModelInputs, PriceScale
 log = logging.getLogger(__name__)
 MODALITY_DROPOUT = {"text": 0.1, "image": 0.25, "price": 0.25}
 PATIENCE = 8
+TEMPERATURE_RANGE = (0.5, 10.0)
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,11 @@ def _fit_temperature(logits: torch.Tensor, targets: torch.Tensor) -> float:
 
     optimiser.step(closure)
     value = float(log_t.detach().exp())
-    return value if math.isfinite(value) and 0.05 < value < 20 else 1.0
+    if not math.isfinite(value):
+        return 1.0
+    # A validation split with no errors drives the optimum towards 0 (infinitely sure);
+    # label smoothing makes honest values a little below 1, so bound it.
+    return min(max(value, TEMPERATURE_RANGE[0]), TEMPERATURE_RANGE[1])
 
 
 def train_classifier(
