@@ -1,9 +1,10 @@
 """Step 3 of a night: text and image vectors for products whose content is new, on Spark.
 
 Only (product, content hash) pairs with no embedding for the current encoder version are
-computed, so a night where a tenth of the catalog changed embeds that tenth. Each Spark task
-runs an iterator over Arrow batches with the encoders loaded once per Python worker; a photo
-that cannot be read leaves a null image vector and the product goes on with its text.
+computed, so a night where a tenth of the catalog changed embeds that tenth. Two iterator
+pandas UDFs (text, image) run over Arrow batches with the encoders loaded once per Python
+worker; a photo that cannot be read leaves a null image vector and the product goes on with
+its text.
 """
 
 from __future__ import annotations
@@ -13,17 +14,17 @@ import json
 import logging
 import math
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
+import pandas as pd
+from pyspark.sql.types import ArrayType, FloatType, StringType, StructField, StructType
 
 from catalog_ml.compute import get_spark
 from catalog_ml.config import Settings
 from catalog_ml.features.encoders import EncoderSpec
 from catalog_ml.lake import Lake
 from catalog_ml.lake.spark_bridge import read_table, write_table
-from catalog_ml.lake.tables import EMBEDDINGS
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -33,45 +34,57 @@ ROWS_PER_PARTITION = 1024
 KEYS = ["product_id", "content_hash"]
 
 
-def embed_batches(spec_json: str, parallel_tasks: int, night: dt.date
-                  ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
-    """The function each Spark task runs (mapInArrow); it must pickle, so it holds only data."""
+def _encoders(spec_json: str, parallel_tasks: int) -> Any:
+    """The worker's encoders: loaded on first use, then cached for the worker's lifetime."""
+    from catalog_ml.features.encoders import EncoderSpec, cached_encoders
+    from catalog_ml.features.runtime import set_threads
 
-    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        from catalog_ml.features.encoders import EncoderSpec, cached_encoders
-        from catalog_ml.features.runtime import set_threads
+    set_threads(parallel_tasks)
+    return cached_encoders(EncoderSpec(**json.loads(spec_json)))
+
+
+def text_vectors_udf(spec_json: str, parallel_tasks: int) -> Any:
+    """Iterator pandas UDF: (title, brand, description) batches -> text vectors."""
+    from pyspark.sql.functions import pandas_udf
+
+    @pandas_udf(ArrayType(FloatType()))
+    def text_vectors(
+        batches: Iterator[tuple[pd.Series, pd.Series, pd.Series]],
+    ) -> Iterator[pd.Series]:
         from catalog_ml.features.text import product_text
 
-        set_threads(parallel_tasks)
-        spec = EncoderSpec(**json.loads(spec_json))
-        encoders = cached_encoders(spec)
-        for batch in batches:
-            rows = batch.to_pydict()
-            texts = [product_text(t, b, d) for t, b, d in
-                     zip(rows["title"], rows["brand"], rows["description"], strict=True)]
-            text_vectors = encoders.encode_text(texts)
-            image_vectors, statuses = encoders.encode_images(rows["image_uri"])
-            now = dt.datetime.now(dt.UTC)
-            n = batch.num_rows
-            print(f"[catalog-ml embed] {n} products embedded", file=sys.stderr, flush=True)
-            yield pa.RecordBatch.from_pydict({
-                "product_id": rows["product_id"],
-                "content_hash": rows["content_hash"],
-                "encoder_version": [spec.version] * n,
-                "text_vector": pa.array(list(text_vectors), type=pa.list_(pa.float32())),
-                "image_vector": pa.array(image_vectors, type=pa.list_(pa.float32())),
-                "image_status": statuses,
-                "dump_date": [night] * n,
-                "embedded_at": pa.array([now] * n, type=pa.timestamp("us", tz="UTC")),
-            }, schema=EMBEDDINGS.schema)
+        encoders = _encoders(spec_json, parallel_tasks)
+        for titles, brands, descriptions in batches:
+            texts = [product_text(t, b, d) for t, b, d in zip(
+                titles, brands.where(brands.notna(), None),
+                descriptions.where(descriptions.notna(), None), strict=True)]
+            yield pd.Series(list(encoders.encode_text(texts)))
+            print(f"[catalog-ml embed] {len(texts)} texts", file=sys.stderr, flush=True)
 
-    return run
+    return text_vectors
+
+
+def image_vectors_udf(spec_json: str, parallel_tasks: int) -> Any:
+    """Iterator pandas UDF: image URI batches -> (vector or null, status)."""
+    from pyspark.sql.functions import pandas_udf
+
+    @pandas_udf(StructType([StructField("vector", ArrayType(FloatType())),
+                            StructField("status", StringType())]))
+    def image_vectors(batches: Iterator[pd.Series]) -> Iterator[pd.DataFrame]:
+        encoders = _encoders(spec_json, parallel_tasks)
+        for uris in batches:
+            vectors, statuses = encoders.encode_images(
+                [u if isinstance(u, str) else None for u in uris])
+            yield pd.DataFrame({"vector": vectors, "status": statuses})
+            print(f"[catalog-ml embed] {len(uris)} images", file=sys.stderr, flush=True)
+
+    return image_vectors
 
 
 def embed_products(products: DataFrame, settings: Settings, night: dt.date) -> dict[str, Any]:
     """Embed the rows of ``products`` (product_id, content_hash, title, brand, description,
     image_uri) that have no vectors yet for the configured encoders."""
-    from catalog_ml.lake.spark_bridge import spark_schema
+    from pyspark.sql import functions as F
 
     spark = products.sparkSession
     lake = Lake(settings.lake, settings.storage_options)
@@ -90,8 +103,18 @@ def embed_products(products: DataFrame, settings: Settings, night: dt.date) -> d
     parallelism = spark.sparkContext.defaultParallelism
     partitions = max(parallelism, math.ceil(count / ROWS_PER_PARTITION))
     log.info("embed: %d products in %d partitions with %s", count, partitions, spec.version)
-    vectors = todo.repartition(partitions).mapInArrow(
-        embed_batches(spec.to_json(), parallelism, night), spark_schema(EMBEDDINGS.schema))
+    text_udf = text_vectors_udf(spec.to_json(), parallelism)
+    image_udf = image_vectors_udf(spec.to_json(), parallelism)
+    vectors = (
+        todo.repartition(partitions)
+        .withColumn("text_vector", text_udf("title", "brand", "description"))
+        .withColumn("image", image_udf("image_uri"))
+        .select(*KEYS, F.lit(spec.version).alias("encoder_version"), "text_vector",
+                F.col("image.vector").alias("image_vector"),
+                F.col("image.status").alias("image_status"),
+                F.lit(night).alias("dump_date"),
+                F.current_timestamp().alias("embedded_at"))
+    )
     result["embedded"] = write_table(vectors, lake, "embeddings")
     return result
 
