@@ -1,6 +1,7 @@
 """The fusion network, its inputs, training and the pickle-free artifact."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -80,7 +81,7 @@ def test_training_learns_and_the_artifact_round_trips_without_pickle(tmp_path):
     model = train_classifier(inputs, names, scale, "enc-v1",
                              TrainOptions(epochs=30, width=32, seed=3))
     assert model.metrics["validation"]["level_2"]["accuracy"] > 0.9
-    folder = model.save(tmp_path / "m")
+    folder = Path(model.save(tmp_path / "m"))
     assert sorted(p.name for p in folder.iterdir()) == sorted([WEIGHTS_FILE, CONFIG_FILE])
     assert json.loads((folder / CONFIG_FILE).read_text())["classes"] == model.classes
     loaded = TrainedModel.load(folder)

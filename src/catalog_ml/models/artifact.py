@@ -1,7 +1,8 @@
-"""A trained classifier on disk: weights in safetensors, everything else in JSON. No pickle.
+"""A trained classifier in storage: weights in safetensors, everything else in JSON. No pickle.
 
 Loading a model can therefore never run code from the file, and any tool that reads
-safetensors and JSON can inspect it.
+safetensors and JSON can inspect it. The folder is a local path or an object-store URI
+(through pyarrow's filesystems), so Spark workers on a cluster load it the same way.
 """
 
 from __future__ import annotations
@@ -12,14 +13,24 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow.fs as pafs
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load as load_safetensors
+from safetensors.torch import save as save_safetensors
 
 from catalog_ml.models.fusion import MODALITIES, FusionClassifier, FusionConfig
 from catalog_ml.models.inputs import ModelInputs, PriceScale
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "model.json"
+
+
+def _filesystem(folder: str | Path) -> tuple[pafs.FileSystem, str]:
+    location = str(folder)
+    if "://" not in location:
+        location = str(Path(location).resolve())
+    filesystem, root = pafs.FileSystem.from_uri(location)
+    return filesystem, root.rstrip("/")
 
 
 @dataclass
@@ -39,11 +50,9 @@ class TrainedModel:
     temperature: float = 1.0
     metrics: dict[str, Any] | None = None
 
-    def save(self, folder: str | Path) -> Path:
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
+    def save(self, folder: str | Path) -> str:
+        """Write both files under ``folder`` (path or URI); returns the folder as given."""
         state = {k: v.detach().cpu().contiguous() for k, v in self.network.state_dict().items()}
-        save_file(state, folder / WEIGHTS_FILE)
         meta = {
             "format": "catalog-ml/fusion/1",
             "fusion": self.network.config.to_dict(),
@@ -54,17 +63,25 @@ class TrainedModel:
             "modalities": list(MODALITIES),
             "metrics": self.metrics or {},
         }
-        (folder / CONFIG_FILE).write_text(json.dumps(meta, indent=2))
-        return folder
+        filesystem, root = _filesystem(folder)
+        filesystem.create_dir(root, recursive=True)
+        for name, payload in ((WEIGHTS_FILE, save_safetensors(state)),
+                              (CONFIG_FILE, json.dumps(meta, indent=2).encode())):
+            with filesystem.open_output_stream(f"{root}/{name}") as handle:
+                handle.write(payload)
+        return str(folder)
 
     @classmethod
     def load(cls, folder: str | Path) -> TrainedModel:
-        folder = Path(folder)
-        meta = json.loads((folder / CONFIG_FILE).read_text())
+        filesystem, root = _filesystem(folder)
+        with filesystem.open_input_stream(f"{root}/{CONFIG_FILE}") as handle:
+            meta = json.loads(handle.read())
         if meta.get("format") != "catalog-ml/fusion/1":
             raise ValueError(f"{folder}: unknown model format {meta.get('format')!r}")
+        with filesystem.open_input_stream(f"{root}/{WEIGHTS_FILE}") as handle:
+            weights = load_safetensors(handle.read())
         network = FusionClassifier(FusionConfig(**meta["fusion"]))
-        network.load_state_dict(load_file(folder / WEIGHTS_FILE))
+        network.load_state_dict(weights)
         network.eval()
         return cls(network=network, classes=list(meta["classes"]),
                    price_scale=PriceScale(**meta["price_scale"]),

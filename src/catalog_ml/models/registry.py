@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -33,10 +32,8 @@ class ModelRecord:
         return TrainedModel.load(self.artifact_path)
 
 
-def artifact_dir(lake: Lake, version: str) -> Path:
-    if not lake.storage_options and "://" not in lake.root:
-        return Path(lake.root) / "artifacts" / "models" / version
-    raise NotImplementedError("model artifacts on object storage need a local cache folder")
+def artifact_dir(lake: Lake, version: str) -> str:
+    return lake.file_path("artifacts", "models", version)
 
 
 def _records(lake: Lake) -> list[dict[str, Any]]:
@@ -79,7 +76,7 @@ def register(lake: Lake, model: TrainedModel, label_snapshot: str,
     status = CHAMPION if champion_if_none and champion(lake) is None else CHALLENGER
     row = {
         "version": version, "status": status, "created_at": now,
-        "promoted_at": now if status == CHAMPION else None, "artifact_path": str(folder),
+        "promoted_at": now if status == CHAMPION else None, "artifact_path": folder,
         "metrics": json.dumps(model.metrics or {}), "n_train": (model.metrics or {}).get(
             "n_train"), "n_classes": len(model.classes),
         "encoder_version": model.encoder_version,
