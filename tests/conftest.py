@@ -3,6 +3,7 @@ settings come only from what each test passes (no CATALOG_ML_* from the caller's
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -25,6 +26,8 @@ os.environ.update({
 })
 for _name in [n for n in os.environ if n.startswith("CATALOG_ML_")]:
     del os.environ[_name]
+# py4j logs at interpreter exit, after pytest closed the streams it captured into
+logging.getLogger("py4j").setLevel(logging.WARNING)
 
 
 @pytest.fixture

@@ -36,6 +36,6 @@ def nightly_task(step: str, context: Mapping[str, Any]) -> dict[str, Any]:
     try:
         return run_step(step, settings, night, dump_dir=params.get("dump_dir") or None)
     except DumpError as exc:
-        from airflow.exceptions import AirflowFailException
+        from airflow.sdk.exceptions import AirflowFailException
 
         raise AirflowFailException(f"night {night} stopped at {step}: {exc}") from exc

@@ -48,3 +48,21 @@ def test_parsing_a_dag_file_imports_no_heavy_library(dag_file):
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                             check=True)
     assert result.stdout.strip().splitlines()[-1:] in ([], [""]), result.stdout
+
+
+def test_a_data_problem_fails_the_task_without_retries(tmp_path, monkeypatch):
+    import datetime as dt
+
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from catalog_ml.orchestration import nightly_task
+
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    (dump / "products.csv").write_text("product_id,name\np1,Lamp\n")
+    monkeypatch.setenv("CATALOG_ML_LAKE", str(tmp_path / "lake"))
+    context = {"logical_date": dt.datetime(2026, 11, 2, tzinfo=dt.UTC),
+               "params": {"dump_dir": str(dump)}}
+    with pytest.raises(AirflowFailException, match=r"2026-11-02 stopped at validate.*'title'"):
+        nightly_task("validate", context)
+    assert not (tmp_path / "lake" / "quarantine").exists()

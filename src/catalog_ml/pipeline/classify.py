@@ -81,11 +81,13 @@ def classify_night(settings: Settings, night: dt.date) -> dict[str, Any]:
         log.warning("night %s: no champion model yet; run `catalog-ml train`", night)
         return {"night": night.isoformat(), "classified": 0,
                 "skipped": "no champion model registered; run `catalog-ml train`"}
+    from pyspark.sql import functions as F
+
     spark = get_spark(settings)
     products = read_table(spark, lake, "product_snapshots", where={"dump_date": night}).select(
         *KEYS, "price")
     vectors = (read_table(spark, lake, "embeddings")
-               .filter(f"encoder_version = '{model.encoder_version}'")
+               .filter(F.col("encoder_version") == F.lit(model.encoder_version))
                .select(*KEYS, "text_vector", "image_vector").dropDuplicates(KEYS))
     joined = products.join(vectors, KEYS, "left").cache()
     missing = joined.filter("text_vector IS NULL").count()

@@ -90,7 +90,7 @@ def embed_products(products: DataFrame, settings: Settings, night: dt.date) -> d
     lake = Lake(settings.lake, settings.storage_options)
     spec = EncoderSpec.from_settings(settings)
     done = (read_table(spark, lake, "embeddings")
-            .filter(f"encoder_version = '{spec.version}'").select(*KEYS))
+            .filter(F.col("encoder_version") == F.lit(spec.version)).select(*KEYS))
     todo = (products.select(*KEYS, "title", "brand", "description", "image_uri")
             .dropDuplicates(KEYS).join(done, KEYS, "left_anti"))
     count = todo.count()
