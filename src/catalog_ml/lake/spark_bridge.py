@@ -155,7 +155,7 @@ def write_table(
     data_schema = spark_schema(_data_schema(spec))
     columns = [F.col(f.name).cast(f.dataType).alias(f.name) for f in data_schema.fields]
     table_uri = lake.path(name)
-    staging_name = f"staging-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+    staging_name = f"spark-write-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
     staging = f"{table_uri}/{staging_name}"
     df.select(*columns).write.mode("errorifexists").parquet(spark_uri(staging))
 

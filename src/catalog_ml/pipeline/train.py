@@ -57,9 +57,10 @@ def train_from_lake(settings: Settings, progress: Any = None) -> dict[str, Any]:
             f"least {MIN_LABELLED}. Run a night on a dump with a 'category' column first.")
     spark = get_spark(settings)
     today = dt.datetime.now(dt.UTC).date()
-    embed_report = embed_products(spark.createDataFrame(frame[[
-        "product_id", "content_hash", "title", "brand", "description", "image_uri"]]),
-        settings, today)
+    columns = ["product_id", "content_hash", "title", "brand", "description", "image_uri"]
+    rows = frame[columns].astype(object).where(frame[columns].notna(), None)
+    embed_report = embed_products(
+        spark.createDataFrame(rows, ", ".join(f"{c} string" for c in columns)), settings, today)
     spec = EncoderSpec.from_settings(settings)
     data = attach_vectors(lake, frame, spec.version)
     if len(data) < len(frame):
