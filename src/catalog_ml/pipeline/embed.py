@@ -1,10 +1,9 @@
 """Step 3 of a night: text and image vectors for products whose content is new, on Spark.
 
 Only (product, content hash) pairs with no embedding for the current encoder version are
-computed, so a night where a tenth of the catalog changed embeds that tenth. Two iterator
-pandas UDFs (text, image) run over Arrow batches with the encoders loaded once per Python
-worker; a photo that cannot be read leaves a null image vector and the product goes on with
-its text.
+computed, so a night where a tenth of the catalog changed embeds that tenth. One iterator
+pandas UDF runs over Arrow batches with both encoders loaded once per Python worker; a photo
+that cannot be read leaves a null image vector and the product goes on with its text.
 """
 
 from __future__ import annotations
@@ -43,42 +42,37 @@ def _encoders(spec_json: str, parallel_tasks: int) -> Any:
     return cached_encoders(EncoderSpec(**json.loads(spec_json)))
 
 
-def text_vectors_udf(spec_json: str, parallel_tasks: int) -> Any:
-    """Iterator pandas UDF: (title, brand, description) batches -> text vectors."""
+EMBEDDED = StructType([StructField("text_vector", ArrayType(FloatType())),
+                       StructField("image_vector", ArrayType(FloatType())),
+                       StructField("image_status", StringType())])
+
+
+def embed_udf(spec_json: str, parallel_tasks: int) -> Any:
+    """Iterator pandas UDF: (title, brand, description, image URI) batches -> vectors.
+
+    One UDF for both modalities, so each Spark task runs one Python worker holding both
+    encoders; two chained UDFs would run two workers per task, each loading the models.
+    """
     from pyspark.sql.functions import pandas_udf
 
-    @pandas_udf(ArrayType(FloatType()))
-    def text_vectors(
-        batches: Iterator[tuple[pd.Series, pd.Series, pd.Series]],
-    ) -> Iterator[pd.Series]:
+    @pandas_udf(EMBEDDED)
+    def embed(
+        batches: Iterator[tuple[pd.Series, pd.Series, pd.Series, pd.Series]],
+    ) -> Iterator[pd.DataFrame]:
         from catalog_ml.features.text import product_text
 
         encoders = _encoders(spec_json, parallel_tasks)
-        for titles, brands, descriptions in batches:
+        for titles, brands, descriptions, uris in batches:
             texts = [product_text(t, b, d) for t, b, d in zip(
                 titles, brands.where(brands.notna(), None),
                 descriptions.where(descriptions.notna(), None), strict=True)]
-            yield pd.Series(list(encoders.encode_text(texts)))
-            print(f"[catalog-ml embed] {len(texts)} texts", file=sys.stderr, flush=True)
-
-    return text_vectors
-
-
-def image_vectors_udf(spec_json: str, parallel_tasks: int) -> Any:
-    """Iterator pandas UDF: image URI batches -> (vector or null, status)."""
-    from pyspark.sql.functions import pandas_udf
-
-    @pandas_udf(StructType([StructField("vector", ArrayType(FloatType())),
-                            StructField("status", StringType())]))
-    def image_vectors(batches: Iterator[pd.Series]) -> Iterator[pd.DataFrame]:
-        encoders = _encoders(spec_json, parallel_tasks)
-        for uris in batches:
-            vectors, statuses = encoders.encode_images(
+            images, statuses = encoders.encode_images(
                 [u if isinstance(u, str) else None for u in uris])
-            yield pd.DataFrame({"vector": vectors, "status": statuses})
-            print(f"[catalog-ml embed] {len(uris)} images", file=sys.stderr, flush=True)
+            yield pd.DataFrame({"text_vector": list(encoders.encode_text(texts)),
+                                "image_vector": images, "image_status": statuses})
+            print(f"[catalog-ml embed] {len(texts)} products", file=sys.stderr, flush=True)
 
-    return image_vectors
+    return embed
 
 
 def embed_products(products: DataFrame, settings: Settings, night: dt.date) -> dict[str, Any]:
@@ -103,15 +97,14 @@ def embed_products(products: DataFrame, settings: Settings, night: dt.date) -> d
     parallelism = spark.sparkContext.defaultParallelism
     partitions = max(parallelism, math.ceil(count / ROWS_PER_PARTITION))
     log.info("embed: %d products in %d partitions with %s", count, partitions, spec.version)
-    text_udf = text_vectors_udf(spec.to_json(), parallelism)
-    image_udf = image_vectors_udf(spec.to_json(), parallelism)
+    embed = embed_udf(spec.to_json(), parallelism)
     vectors = (
         todo.repartition(partitions)
-        .withColumn("text_vector", text_udf("title", "brand", "description"))
-        .withColumn("image", image_udf("image_uri"))
-        .select(*KEYS, F.lit(spec.version).alias("encoder_version"), "text_vector",
-                F.col("image.vector").alias("image_vector"),
-                F.col("image.status").alias("image_status"),
+        .withColumn("embedded", embed("title", "brand", "description", "image_uri"))
+        .select(*KEYS, F.lit(spec.version).alias("encoder_version"),
+                F.col("embedded.text_vector").alias("text_vector"),
+                F.col("embedded.image_vector").alias("image_vector"),
+                F.col("embedded.image_status").alias("image_status"),
                 F.lit(night).alias("dump_date"),
                 F.current_timestamp().alias("embedded_at"))
     )
