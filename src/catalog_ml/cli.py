@@ -63,7 +63,7 @@ def cmd_nightly(args: argparse.Namespace) -> int:
         print(f"[{args.date}] {step}: {json.dumps(shown, default=str)}", flush=True)
 
     run_night(settings, args.date, dump_dir=args.dump, on_step=show)
-    summary = night_summary(Lake(settings.lake, settings.storage_options), args.date)
+    summary = night_summary(Lake.from_settings(settings), args.date)
     print(f"[{args.date}] summary: {json.dumps(summary, default=str)}")
     return 0
 
@@ -90,7 +90,7 @@ def cmd_query(args: argparse.Namespace) -> int:
     from catalog_ml.query import run_query
 
     settings = _settings(args)
-    _print_table(run_query(Lake(settings.lake, settings.storage_options), args.sql), args.format)
+    _print_table(run_query(Lake.from_settings(settings), args.sql), args.format)
     return 0
 
 
@@ -99,7 +99,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     from catalog_ml.query import run_query
 
     settings = _settings(args)
-    table = run_query(Lake(settings.lake, settings.storage_options), """
+    table = run_query(Lake.from_settings(settings), """
         SELECT version, status, created_at, n_train, n_classes, encoder_version,
                json_extract(metrics, '$.validation') AS validation
         FROM models ORDER BY created_at""")

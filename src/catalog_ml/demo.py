@@ -51,7 +51,7 @@ def run_demo(settings: Settings, rows: int = 400) -> int:
     airflow_command(settings, "dags", "test", "catalog_nightly", TONIGHT.isoformat())
 
     _say("5/5 results")
-    lake = Lake(settings.lake, settings.storage_options)
+    lake = Lake.from_settings(settings)
     print(f"  summary: {json.dumps(night_summary(lake, TONIGHT), default=str)}")
     table = run_query(lake, f"""
         SELECT category, count(*) AS products, round(avg(confidence), 3) AS mean_confidence,

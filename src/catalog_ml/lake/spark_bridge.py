@@ -60,6 +60,16 @@ def _partition_literal(value: Any, kind: pa.DataType) -> Any:
     return value
 
 
+def _partition_values(action: Mapping[str, Any], spec: TableSpec) -> dict[str, Any]:
+    """A file's partition values from its add action, typed as the table declares them."""
+    return {c: _partition_literal(action.get(f"partition.{c}"), spec.schema.field(c).type)
+            for c in spec.partition_by}
+
+
+def _add_actions(table: DeltaTable) -> list[dict[str, Any]]:
+    return pa.table(table.get_add_actions(flatten=True)).to_pylist()
+
+
 def read_table(
     spark: SparkSession, lake: Lake, name: str, where: Mapping[str, Any] | None = None,
     version: int | None = None,
@@ -69,21 +79,19 @@ def read_table(
 
     spec = spec_for(name)
     full_schema = spark_schema(spec.schema)
-    if not lake.exists(name):
+    table = lake.table_or_none(name, version=version)
+    if table is None:
         return spark.createDataFrame([], full_schema)
-    table = lake.table(name, version=version)
-    actions = pa.table(table.get_add_actions(flatten=True)).to_pylist()
     base = table.table_uri.rstrip("/")
     groups: dict[tuple[Any, ...], list[str]] = {}
-    for action in actions:
-        key = tuple(action.get(f"partition.{c}") for c in spec.partition_by)
+    for action in _add_actions(table):
+        key = tuple(_partition_values(action, spec).values())
         groups.setdefault(key, []).append(spark_uri(f"{base}/{action['path']}"))
     where = dict(where or {})
     data_schema = spark_schema(_data_schema(spec))
     frames = []
     for key, files in groups.items():
-        values = dict(zip(spec.partition_by, key, strict=True))
-        typed = {c: _partition_literal(v, spec.schema.field(c).type) for c, v in values.items()}
+        typed = dict(zip(spec.partition_by, key, strict=True))
         if any(c in where and typed[c] != where[c] for c in typed):
             continue
         frame = spark.read.schema(data_schema).parquet(*files)
@@ -177,28 +185,25 @@ def write_table(
             modification_time=int(info.mtime.timestamp() * 1000) if info.mtime else 0,
             data_change=True, stats=_stats(metadata)))
 
-    commit_properties = lake._commit_properties(idempotency_key)
-    if not lake.exists(name):
+    commit_properties = lake.commit_properties(idempotency_key)
+    table = lake.table_or_none(name)
+    if table is None:
         create_table_with_add_actions(
             table_uri, DeltaSchema.from_arrow(spec.schema), adds, mode="append",
             partition_by=list(spec.partition_by) or None,
             storage_options=lake.storage_options or None,
             commit_properties=commit_properties)
         return rows
-    table: DeltaTable = lake.table(name)
     removes: list[RemoveAction] = []
     if replace:
         now = int(time.time() * 1000)
-        for action in pa.table(table.get_add_actions(flatten=True)).to_pylist():
-            values = {c: action.get(f"partition.{c}") for c in spec.partition_by}
-            typed = {c: _partition_literal(str(v), spec.schema.field(c).type)
-                     for c, v in values.items()}
-            if all(typed[c] == _partition_literal(str(replace[c]), spec.schema.field(c).type)
-                   for c in replace):
+        wanted = {c: _partition_literal(str(v), spec.schema.field(c).type)
+                  for c, v in replace.items()}
+        for action in _add_actions(table):
+            if _partition_values(action, spec) == wanted:
                 removes.append(RemoveAction(
                     path=action["path"], data_change=True, deletion_timestamp=now,
-                    size=action["size_bytes"],
-                    partition_values={c: str(v) for c, v in values.items()}))
+                    size=action["size_bytes"], partition_values=partition_values))
     if not adds and not removes:
         return 0
     table.create_write_transaction(

@@ -12,15 +12,15 @@ import datetime as dt
 import hashlib
 import logging
 from collections.abc import Mapping
-from typing import Any
-
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.fs as pafs
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 from deltalake.exceptions import TableNotFoundError
 
+from catalog_ml.config import Settings
 from catalog_ml.lake.tables import conform, spec_for
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,10 @@ def _app_transaction(idempotency_key: str) -> tuple[str, int]:
 
 class Lake:
     """One lake root holding the named tables; local folder or object-store URI."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Lake:
+        return cls(settings.lake, settings.storage_options)
 
     def __init__(self, root: str, storage_options: Mapping[str, str] | None = None) -> None:
         if "://" not in root:
@@ -93,15 +97,19 @@ class Lake:
         except TableNotFoundError:
             raise TableMissingError(name, self.path(name)) from None
 
-    def exists(self, name: str) -> bool:
+    def table_or_none(self, name: str, version: int | None = None) -> DeltaTable | None:
+        """The table, or None where it was never written: one log load either way."""
         try:
-            self.table(name)
+            return self.table(name, version=version)
         except TableMissingError:
-            return False
-        return True
+            return None
+
+    def exists(self, name: str) -> bool:
+        return self.table_or_none(name) is not None
 
     def version(self, name: str) -> int | None:
-        return self.table(name).version() if self.exists(name) else None
+        table = self.table_or_none(name)
+        return None if table is None else table.version()
 
     def read(
         self,
@@ -112,22 +120,21 @@ class Lake:
     ) -> pa.Table:
         """The table (optionally one slice, some columns) as Arrow; empty when it has no table."""
         spec = spec_for(name)
-        if not self.exists(name):
+        table = self.table_or_none(name, version=version)
+        if table is None:
             schema = spec.schema if columns is None else pa.schema(
                 [spec.schema.field(c) for c in columns])
             return schema.empty_table()
-        dataset = self.table(name, version=version).to_pyarrow_dataset()
+        dataset = table.to_pyarrow_dataset()
         expression = None
         for column, value in (where or {}).items():
             term = pa.compute.field(column) == pa.scalar(value, spec.schema.field(column).type)
             expression = term if expression is None else expression & term
-        table = dataset.to_table(columns=columns, filter=expression)
-        if columns is None:
-            table = conform(table, spec)
-        return table
+        result = dataset.to_table(columns=columns, filter=expression)
+        return conform(result, spec) if columns is None else result
 
     # ---------------------------------------------------------------- writes (one commit each)
-    def _commit_properties(self, idempotency_key: str | None) -> CommitProperties | None:
+    def commit_properties(self, idempotency_key: str | None) -> CommitProperties | None:
         if idempotency_key is None:
             return None
         app_id, version = _app_transaction(idempotency_key)
@@ -137,10 +144,11 @@ class Lake:
         )
 
     def already_committed(self, name: str, idempotency_key: str) -> bool:
-        if not self.exists(name):
+        table = self.table_or_none(name)
+        if table is None:
             return False
         app_id, version = _app_transaction(idempotency_key)
-        committed = self.table(name).transaction_version(app_id)
+        committed = table.transaction_version(app_id)
         return committed is not None and committed >= version
 
     def append(self, name: str, data: pa.Table, idempotency_key: str | None = None) -> bool:
@@ -153,7 +161,7 @@ class Lake:
             self.path(name), conform(data, spec), mode="append",
             partition_by=list(spec.partition_by) or None,
             storage_options=self.storage_options or None,
-            commit_properties=self._commit_properties(idempotency_key),
+            commit_properties=self.commit_properties(idempotency_key),
         )
         return True
 
@@ -181,7 +189,7 @@ class Lake:
             self.path(name), data, mode="overwrite", predicate=equals_predicate(match),
             partition_by=list(spec.partition_by) or None,
             storage_options=self.storage_options or None,
-            commit_properties=self._commit_properties(idempotency_key),
+            commit_properties=self.commit_properties(idempotency_key),
         )
 
     def upsert(
@@ -197,14 +205,15 @@ class Lake:
         data = conform(data, spec)
         if len(set(zip(*(data.column(k).to_pylist() for k in spec.keys), strict=True))) != len(data):
             raise ValueError(f"{name}: the rows to upsert repeat a key {spec.keys}")
-        if not self.exists(name):
+        table = self.table_or_none(name)
+        if table is None:
             self.append(name, data)
             return {"num_target_rows_inserted": data.num_rows}
         on = " AND ".join(f"t.{k} = s.{k}" for k in spec.keys)
         column_updates = {c: f"s.{c}" for c in spec.schema.names}
         column_updates.update(updates or {})
         return (
-            self.table(name)
+            table
             .merge(data, predicate=on, source_alias="s", target_alias="t")
             .when_matched_update(updates=column_updates, predicate=update_condition)
             .when_not_matched_insert_all()
@@ -212,11 +221,9 @@ class Lake:
         )
 
     def delete(self, name: str, match: Mapping[str, Any]) -> None:
-        if self.exists(name):
-            self.table(name).delete(equals_predicate(match))
-
-    def history(self, name: str) -> list[dict[str, Any]]:
-        return self.table(name).history()
+        table = self.table_or_none(name)
+        if table is not None:
+            table.delete(equals_predicate(match))
 
 
 class TableMissingError(LookupError):

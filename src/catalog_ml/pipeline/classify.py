@@ -75,7 +75,7 @@ def classify_batches(artifact: str, version: str, threshold: float, top_k: int,
 
 
 def classify_night(settings: Settings, night: dt.date) -> dict[str, Any]:
-    lake = Lake(settings.lake, settings.storage_options)
+    lake = Lake.from_settings(settings)
     model = champion(lake)
     if model is None:
         log.warning("night %s: no champion model yet; run `catalog-ml train`", night)

@@ -81,7 +81,7 @@ def embed_products(products: DataFrame, settings: Settings, night: dt.date) -> d
     from pyspark.sql import functions as F
 
     spark = products.sparkSession
-    lake = Lake(settings.lake, settings.storage_options)
+    lake = Lake.from_settings(settings)
     spec = EncoderSpec.from_settings(settings)
     done = (read_table(spark, lake, "embeddings")
             .filter(F.col("encoder_version") == F.lit(spec.version)).select(*KEYS))
@@ -114,6 +114,6 @@ def embed_products(products: DataFrame, settings: Settings, night: dt.date) -> d
 
 def embed_night(settings: Settings, night: dt.date) -> dict[str, Any]:
     spark = get_spark(settings)
-    lake = Lake(settings.lake, settings.storage_options)
+    lake = Lake.from_settings(settings)
     products = read_table(spark, lake, "product_snapshots", where={"dump_date": night})
     return embed_products(products, settings, night)

@@ -35,7 +35,7 @@ PRODUCT_MERGE_UPDATES = {
 
 
 def ingest_night(settings: Settings, night: dt.date) -> dict[str, Any]:
-    lake = Lake(settings.lake, settings.storage_options)
+    lake = Lake.from_settings(settings)
     accepted, rejected, summary = load_staged(lake, night)
     now = dt.datetime.now(dt.UTC)
 

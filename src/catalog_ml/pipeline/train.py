@@ -49,7 +49,7 @@ def attach_vectors(lake: Lake, frame: pd.DataFrame, encoder_version: str) -> pd.
 
 
 def train_from_lake(settings: Settings, progress: Any = None) -> dict[str, Any]:
-    lake = Lake(settings.lake, settings.storage_options)
+    lake = Lake.from_settings(settings)
     frame = labelled_products(lake)
     if len(frame) < MIN_LABELLED:
         raise NotEnoughLabelsError(

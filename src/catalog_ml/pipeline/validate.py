@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 def validate_night(settings: Settings, night: dt.date, dump_dir: str | None = None
                    ) -> dict[str, Any]:
     """Validate the night's dump; DumpError (with the problem named) stops the night."""
-    lake = Lake(settings.lake, settings.storage_options)
+    lake = Lake.from_settings(settings)
     folder = dump_dir or settings.dump_dir(night.isoformat())
     try:
         outcome = validate_dump(folder, night, settings)
