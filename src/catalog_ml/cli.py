@@ -16,7 +16,6 @@ from typing import Any
 
 from catalog_ml.config import Settings, load_settings
 
-log = logging.getLogger("catalog_ml")
 QUIET_LOGGERS = ("py4j", "great_expectations", "urllib3", "httpx", "transformers")
 
 

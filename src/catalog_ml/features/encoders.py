@@ -23,7 +23,8 @@ _CACHE: dict[str, Any] = {}
 
 @dataclass(frozen=True)
 class EncoderSpec:
-    """What decides the embeddings' values; settings that only change speed are left out."""
+    """Everything the encoders need; ``version`` names only what decides the vectors' values
+    (batch sizes, device and precision change speed, not the embedding space)."""
 
     text_path: str
     text_max_tokens: int

@@ -28,9 +28,6 @@ class ModelRecord:
     metrics: dict[str, Any]
     encoder_version: str
 
-    def load(self) -> TrainedModel:
-        return TrainedModel.load(self.artifact_path)
-
 
 def artifact_dir(lake: Lake, version: str) -> str:
     return lake.file_path("artifacts", "models", version)
@@ -47,14 +44,13 @@ def _as_record(row: dict[str, Any]) -> ModelRecord:
                        encoder_version=row["encoder_version"])
 
 
+def _champion_row(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    return next((r for r in rows if r["status"] == CHAMPION), None)
+
+
 def champion(lake: Lake) -> ModelRecord | None:
-    rows = [r for r in _records(lake) if r["status"] == CHAMPION]
-    return _as_record(rows[0]) if rows else None
-
-
-def list_models(lake: Lake) -> list[ModelRecord]:
-    rows = sorted(_records(lake), key=lambda r: r["created_at"])
-    return [_as_record(r) for r in rows]
+    row = _champion_row(_records(lake))
+    return None if row is None else _as_record(row)
 
 
 def new_version(now: dt.datetime, existing: set[str]) -> str:
@@ -70,10 +66,10 @@ def register(lake: Lake, model: TrainedModel, label_snapshot: str,
              champion_if_none: bool = True) -> ModelRecord:
     """Save the artifact and add it as a challenger (champion when the registry has none)."""
     now = dt.datetime.now(dt.UTC)
-    existing = {r["version"] for r in _records(lake)}
-    version = new_version(now, existing)
+    rows = _records(lake)
+    version = new_version(now, {r["version"] for r in rows})
     folder = model.save(artifact_dir(lake, version))
-    status = CHAMPION if champion_if_none and champion(lake) is None else CHALLENGER
+    status = CHAMPION if champion_if_none and _champion_row(rows) is None else CHALLENGER
     row = {
         "version": version, "status": status, "created_at": now,
         "promoted_at": now if status == CHAMPION else None, "artifact_path": folder,
