@@ -35,7 +35,7 @@ KEYS = ["product_id", "content_hash"]
 
 def _encoders(spec_json: str, parallel_tasks: int) -> Any:
     """The worker's encoders: loaded on first use, then cached for the worker's lifetime."""
-    from catalog_ml.features.encoders import EncoderSpec, cached_encoders
+    from catalog_ml.features.encoders import cached_encoders
     from catalog_ml.features.runtime import set_threads
 
     set_threads(parallel_tasks)
@@ -86,12 +86,14 @@ def embed_products(products: DataFrame, settings: Settings, night: dt.date) -> d
     done = (read_table(spark, lake, "embeddings")
             .filter(F.col("encoder_version") == F.lit(spec.version)).select(*KEYS))
     todo = (products.select(*KEYS, "title", "brand", "description", "image_uri")
-            .dropDuplicates(KEYS).join(done, KEYS, "left_anti"))
+            .dropDuplicates(KEYS).join(done, KEYS, "left_anti")
+            .cache())  # counted, then embedded: the anti-join over all embeddings runs once
     count = todo.count()
     result: dict[str, Any] = {"night": night.isoformat(), "encoder_version": spec.version,
                               "candidates": products.select(*KEYS).distinct().count(),
                               "embedded": 0}
     if count == 0:
+        todo.unpersist()
         log.info("embed: nothing new for %s", spec.version)
         return result
     parallelism = spark.sparkContext.defaultParallelism
@@ -109,6 +111,7 @@ def embed_products(products: DataFrame, settings: Settings, night: dt.date) -> d
                 F.current_timestamp().alias("embedded_at"))
     )
     result["embedded"] = write_table(vectors, lake, "embeddings")
+    todo.unpersist()
     return result
 
 

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import html
 import json
-from collections import Counter
 from typing import Any
 
 from catalog_ml.lake import Lake
-from catalog_ml.validation.validate import ValidationOutcome
+from catalog_ml.validation.validate import ValidationOutcome, reason_counts
 
 STYLE = """body{font:14px system-ui,sans-serif;margin:2em;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;
@@ -29,7 +28,7 @@ def render_html(outcome: ValidationOutcome) -> str:
         f"<td>{html.escape(e['expectation'])}</td>"
         f"<td class={'ok' if e['success'] else 'bad'}>{'pass' if e['success'] else 'FAIL'}</td>"
         f"<td>{e['unexpected_count']}</td></tr>" for e in outcome.expectations)
-    reasons = Counter(r.split(" (")[0] for rs in outcome.rejected["reasons"] for r in rs)
+    reasons = reason_counts(outcome.rejected)
     reason_rows = "".join(f"<tr><td>{html.escape(r)}</td><td>{n}</td></tr>"
                           for r, n in reasons.most_common())
     return f"""<!doctype html><html><head><meta charset="utf-8">

@@ -14,7 +14,7 @@ import logging
 import math
 import os
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -194,10 +194,11 @@ def _reason(meta: dict[str, Any], value: Any, image_detail: str | None) -> str:
     return f"{meta['field']}: {rule}{suffix}"
 
 
+def reason_counts(rejected: pd.DataFrame) -> Counter[str]:
+    """Rejected rows per kind of reason: 'field: rule', without the quoted value."""
+    return Counter(reason.split(" (")[0] for reasons in rejected["reasons"] for reason in reasons)
+
+
 def _top_reasons(rejected: pd.DataFrame, limit: int = 3) -> str:
-    counts: dict[str, int] = defaultdict(int)
-    for reasons in rejected["reasons"]:
-        for reason in reasons:
-            counts[reason.split(":")[0] + ": " + reason.split(":")[1].split("(")[0].strip()] += 1
-    top = sorted(counts.items(), key=lambda item: -item[1])[:limit]
-    return "; ".join(f"{name} x{count}" for name, count in top)
+    return "; ".join(f"{name} x{count}"
+                     for name, count in reason_counts(rejected).most_common(limit))
