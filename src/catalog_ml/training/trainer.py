@@ -119,7 +119,8 @@ def train_classifier(
     classes = sorted(set(labels))
     if len(classes) < 2:
         raise ValueError(f"training needs at least 2 categories; the labels hold {classes}")
-    targets_np = np.asarray([classes.index(c) for c in labels])
+    index = {name: i for i, name in enumerate(classes)}
+    targets_np = np.asarray([index[c] for c in labels])
     train_idx, val_idx = split_indices(targets_np, options.validation_share, options.seed)
     torch.manual_seed(options.seed)
     generator = torch.Generator().manual_seed(options.seed)

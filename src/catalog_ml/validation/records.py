@@ -15,9 +15,10 @@ from typing import Any
 import pandas as pd
 
 from catalog_ml.dump import ROW_COLUMN
+from catalog_ml.lake.tables import PRODUCT_SNAPSHOTS
 from catalog_ml.validation.contract import KNOWN_COLUMNS
 
-DERIVED = ("price_value", "image_state", "image_uri", "image_digest")
+SNAPSHOT_COLUMNS = [f.name for f in PRODUCT_SNAPSHOTS.schema if f.name != "dump_date"]
 HASH_FIELDS = ("title", "description", "brand", "price", "currency", "image", "image_digest",
                "attributes")
 
@@ -62,6 +63,4 @@ def typed_rows(frame: pd.DataFrame, original_columns: list[str]) -> pd.DataFrame
         record["content_hash"] = content_hash(record)
         del record["image_digest"]
         records.append(record)
-    columns = ["product_id", "title", "description", "brand", "price", "currency", "image",
-               "image_uri", "category", "attributes", "content_hash", "source_row"]
-    return pd.DataFrame.from_records(records, columns=columns)
+    return pd.DataFrame.from_records(records, columns=SNAPSHOT_COLUMNS)
