@@ -1,19 +1,14 @@
-"""The fusion network, its inputs, training and the pickle-free artifact."""
-
-import json
-from pathlib import Path
+"""The fusion network, its inputs and its training."""
 
 import numpy as np
 import pytest
 import torch
 
-from catalog_ml.models.artifact import CONFIG_FILE, WEIGHTS_FILE, TrainedModel
 from catalog_ml.models.fusion import FusionClassifier, FusionConfig
 from catalog_ml.models.inputs import PriceScale, build_inputs
 from catalog_ml.training.trainer import (
     TrainOptions,
     drop_modalities,
-    level_metrics,
     split_indices,
     train_classifier,
 )
@@ -68,27 +63,13 @@ def test_split_is_stratified_and_keeps_singletons_in_training():
     assert len(set(train) & set(val)) == 0 and len(train) + len(val) == len(labels)
 
 
-def test_level_metrics_score_each_level_of_the_path():
-    metrics = level_metrics(["A > x", "A > y", "B > z"], ["A > y", "A > y", "B > z"])
-    assert metrics["level_1"]["accuracy"] == 1.0
-    assert metrics["level_2"]["accuracy"] == pytest.approx(2 / 3)
-
-
-def test_training_learns_and_the_artifact_round_trips_without_pickle(tmp_path):
+def test_the_fusion_net_learns_from_the_three_modalities():
     text, image, prices, names = synthetic()
     scale = PriceScale.fit(np.array([p for p in prices if p is not None]))
     inputs = build_inputs(list(text), image, prices, scale, 16)
     model = train_classifier(inputs, names, scale, "enc-v1",
                              TrainOptions(epochs=30, width=32, seed=3))
     assert model.metrics["validation"]["level_2"]["accuracy"] > 0.9
-    folder = Path(model.save(tmp_path / "m"))
-    assert sorted(p.name for p in folder.iterdir()) == sorted([WEIGHTS_FILE, CONFIG_FILE])
-    assert json.loads((folder / CONFIG_FILE).read_text())["classes"] == model.classes
-    loaded = TrainedModel.load(folder)
-    first, second = model.predict(inputs), loaded.predict(inputs)
-    assert first.categories == second.categories
-    np.testing.assert_allclose(first.confidence, second.confidence, rtol=1e-5)
-    assert all(len(top) == 3 for top in second.top_k)
 
 
 def test_training_needs_two_categories():
@@ -100,10 +81,10 @@ def test_training_needs_two_categories():
 
 
 def test_temperature_stays_bounded_when_validation_has_no_errors():
-    from catalog_ml.training.trainer import TEMPERATURE_RANGE, _fit_temperature
+    from catalog_ml.training.trainer import TEMPERATURE_RANGE, fit_temperature
 
     logits = torch.tensor([[4.0, 0.0], [0.0, 4.0]] * 10)
     targets = torch.tensor([0, 1] * 10)
-    assert _fit_temperature(logits, targets) == TEMPERATURE_RANGE[0]
+    assert fit_temperature(logits, targets) == TEMPERATURE_RANGE[0]
     noisy = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]] * 10)
-    assert TEMPERATURE_RANGE[0] < _fit_temperature(noisy, torch.tensor([0, 1, 1] * 10)) < 10
+    assert TEMPERATURE_RANGE[0] < fit_temperature(noisy, torch.tensor([0, 1, 1] * 10)) < 10

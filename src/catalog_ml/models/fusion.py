@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from catalog_ml.models.inputs import ModelInputs
+
 MODALITIES = ("text", "image", "price")
 
 
@@ -68,3 +70,19 @@ class FusionClassifier(nn.Module):
         mean_present = (tokens * mask).sum(1) / mask.sum(1).clamp(min=1.0)
         fused = self.norm(attended.squeeze(1) + mean_present)
         return self.head(fused), weights.squeeze(1)
+
+
+@torch.inference_mode()
+def batched_forward(network: FusionClassifier, inputs: ModelInputs, batch_size: int = 1024
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits and modality weights for any number of products, a batch at a time."""
+    network.eval()
+    logits, weights = [], []
+    for start in range(0, len(inputs), batch_size):
+        part = inputs.subset(slice(start, start + batch_size))
+        logit, weight = network(part.text, part.image, part.price, part.present)
+        logits.append(logit.float())
+        weights.append(weight.float())
+    if not logits:
+        return torch.zeros((0, network.config.n_classes)), torch.zeros((0, len(MODALITIES)))
+    return torch.cat(logits), torch.cat(weights)

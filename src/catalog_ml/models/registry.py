@@ -1,7 +1,8 @@
 """The model registry: the ``models`` table plus artifact folders under ``<lake>/artifacts``.
 
 A status change touches every affected row in one MERGE commit, so there is never a moment
-with two champions or none.
+with two champions or none. Each version's folder holds the model (safetensors + JSON) and its
+evaluation report (``evaluation.json`` and ``evaluation.html``).
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ import pyarrow as pa
 
 from catalog_ml.lake import Lake
 from catalog_ml.lake.tables import MODELS
-from catalog_ml.models.artifact import TrainedModel
+from catalog_ml.models.ensemble import EnsembleModel
 
 CHAMPION, CHALLENGER, RETIRED = "champion", "challenger", "retired"
+EVALUATION_JSON = "evaluation.json"
+EVALUATION_HTML = "evaluation.html"
 
 
 @dataclass(frozen=True)
@@ -27,10 +30,15 @@ class ModelRecord:
     artifact_path: str
     metrics: dict[str, Any]
     encoder_version: str
+    promoted_at: dt.datetime | None = None
+
+
+def artifact_relative(version: str) -> str:
+    return f"artifacts/models/{version}"
 
 
 def artifact_dir(lake: Lake, version: str) -> str:
-    return lake.file_path("artifacts", "models", version)
+    return lake.file_path(artifact_relative(version))
 
 
 def _records(lake: Lake) -> list[dict[str, Any]]:
@@ -41,7 +49,8 @@ def _as_record(row: dict[str, Any]) -> ModelRecord:
     return ModelRecord(version=row["version"], status=row["status"],
                        artifact_path=row["artifact_path"],
                        metrics=json.loads(row["metrics"] or "{}"),
-                       encoder_version=row["encoder_version"])
+                       encoder_version=row["encoder_version"],
+                       promoted_at=row.get("promoted_at"))
 
 
 def _champion_row(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -53,6 +62,13 @@ def champion(lake: Lake) -> ModelRecord | None:
     return None if row is None else _as_record(row)
 
 
+def record(lake: Lake, version: str) -> ModelRecord:
+    rows = {r["version"]: r for r in _records(lake)}
+    if version not in rows:
+        raise KeyError(f"no model version {version!r}; versions: {sorted(rows)}")
+    return _as_record(rows[version])
+
+
 def new_version(now: dt.datetime, existing: set[str]) -> str:
     base = now.strftime("%Y%m%d-%H%M%S")
     version, n = base, 1
@@ -62,19 +78,24 @@ def new_version(now: dt.datetime, existing: set[str]) -> str:
     return version
 
 
-def register(lake: Lake, model: TrainedModel, label_snapshot: str,
+def register(lake: Lake, model: EnsembleModel, label_snapshot: str,
+             evaluation: tuple[str, str] | None = None,
              champion_if_none: bool = True) -> ModelRecord:
-    """Save the artifact and add it as a challenger (champion when the registry has none)."""
+    """Save the artifact (and the evaluation report: JSON text, HTML text) and add the version
+    as a challenger, or as champion when the registry has none."""
     now = dt.datetime.now(dt.UTC)
     rows = _records(lake)
     version = new_version(now, {r["version"] for r in rows})
     folder = model.save(artifact_dir(lake, version))
+    if evaluation is not None:
+        for name, text in zip((EVALUATION_JSON, EVALUATION_HTML), evaluation, strict=True):
+            lake.write_file(f"{artifact_relative(version)}/{name}", text.encode())
     status = CHAMPION if champion_if_none and _champion_row(rows) is None else CHALLENGER
     row = {
         "version": version, "status": status, "created_at": now,
         "promoted_at": now if status == CHAMPION else None, "artifact_path": folder,
-        "metrics": json.dumps(model.metrics or {}), "n_train": (model.metrics or {}).get(
-            "n_train"), "n_classes": len(model.classes),
+        "metrics": json.dumps(model.metrics), "n_train": model.metrics.get(
+            "protocol", {}).get("training"), "n_classes": len(model.classes),
         "encoder_version": model.encoder_version,
         "label_snapshot": label_snapshot,
     }
@@ -87,6 +108,8 @@ def promote(lake: Lake, version: str) -> ModelRecord:
     rows = {r["version"]: r for r in _records(lake)}
     if version not in rows:
         raise KeyError(f"no model version {version!r}; versions: {sorted(rows)}")
+    if rows[version]["status"] == CHAMPION:
+        return _as_record(rows[version])
     now = dt.datetime.now(dt.UTC)
     changed = []
     for row in rows.values():
@@ -95,4 +118,35 @@ def promote(lake: Lake, version: str) -> ModelRecord:
         elif row["status"] == CHAMPION:
             changed.append({**row, "status": RETIRED})
     lake.upsert("models", pa.Table.from_pylist(changed, schema=MODELS.schema))
-    return _as_record({**rows[version], "status": CHAMPION})
+    return _as_record({**rows[version], "status": CHAMPION, "promoted_at": now})
+
+
+def rollback(lake: Lake) -> ModelRecord:
+    """Bring back the champion before the current one (the retired version promoted last)."""
+    rows = _records(lake)
+    current = _champion_row(rows)
+    earlier = [r for r in rows if r["status"] == RETIRED and r["promoted_at"] is not None
+               and (current is None or r["version"] != current["version"])]
+    if not earlier:
+        raise LookupError("nothing to roll back to: no earlier champion in the registry")
+    return promote(lake, max(earlier, key=lambda r: r["promoted_at"])["version"])
+
+
+def summary_rows(lake: Lake) -> list[dict[str, Any]]:
+    """One line per version with its headline figures, oldest first (for ``catalog-ml models``)."""
+    out = []
+    for row in sorted(_records(lake), key=lambda r: r["created_at"]):
+        metrics = json.loads(row["metrics"] or "{}")
+        cv = metrics.get("cross_validation", {}).get("ensemble", {})
+        leaf = cv.get(f"level_{len(cv)}", {})
+        review = metrics.get("holdout", {}).get("review", {})
+        out.append({
+            "version": row["version"], "status": row["status"],
+            "created_at": row["created_at"], "promoted_at": row["promoted_at"],
+            "labels": row["label_snapshot"], "n_train": row["n_train"],
+            "classes": row["n_classes"], "cv_leaf_accuracy": leaf.get("accuracy"),
+            "cv_leaf_macro_f1": leaf.get("macro_f1"),
+            "review_threshold": metrics.get("review_threshold"),
+            "holdout_coverage": review.get("coverage"),
+            "holdout_precision": review.get("precision")})
+    return out

@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import train_test_split
 from torch import nn
 
@@ -24,6 +23,7 @@ from catalog_ml.config import Settings
 from catalog_ml.models.artifact import TrainedModel
 from catalog_ml.models.fusion import FusionClassifier, FusionConfig
 from catalog_ml.models.inputs import ModelInputs, PriceScale
+from catalog_ml.training.evaluation import level_metrics
 
 log = logging.getLogger(__name__)
 MODALITY_DROPOUT = {"text": 0.1, "image": 0.25, "price": 0.25}
@@ -64,20 +64,6 @@ def split_indices(labels: np.ndarray, share: float, seed: int) -> tuple[np.ndarr
     return np.sort(np.concatenate([train, index[rare]])), np.sort(val)
 
 
-def level_metrics(true: list[str], predicted: list[str]) -> dict[str, dict[str, float]]:
-    """Accuracy and macro-F1 at each level of the taxonomy path (level_1 = the top)."""
-    depth = max((len(p.split(" > ")) for p in true), default=0)
-    out: dict[str, dict[str, float]] = {}
-    for level in range(1, depth + 1):
-        t = [" > ".join(p.split(" > ")[:level]) for p in true]
-        p = [" > ".join(q.split(" > ")[:level]) for q in predicted]
-        out[f"level_{level}"] = {
-            "accuracy": float(accuracy_score(t, p)),
-            "macro_f1": float(f1_score(t, p, average="macro", zero_division=0)),
-        }
-    return out
-
-
 def drop_modalities(present: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """Hide random modalities; a product always keeps at least one (attention over nothing
     is NaN), and the text only goes where a photo can stand in."""
@@ -90,7 +76,7 @@ def drop_modalities(present: torch.Tensor, generator: torch.Generator) -> torch.
     return present & original
 
 
-def _fit_temperature(logits: torch.Tensor, targets: torch.Tensor) -> float:
+def fit_temperature(logits: torch.Tensor, targets: torch.Tensor) -> float:
     if len(targets) == 0:
         return 1.0
     logits = logits.clone()  # out of inference mode, so autograd may use it
@@ -115,8 +101,9 @@ def _fit_temperature(logits: torch.Tensor, targets: torch.Tensor) -> float:
 def train_classifier(
     inputs: ModelInputs, labels: list[str], price_scale: PriceScale, encoder_version: str,
     options: TrainOptions, progress: Callable[[int, dict[str, float]], None] | None = None,
+    classes: list[str] | None = None,
 ) -> TrainedModel:
-    classes = sorted(set(labels))
+    classes = classes or sorted(set(labels))
     if len(classes) < 2:
         raise ValueError(f"training needs at least 2 categories; the labels hold {classes}")
     index = {name: i for i, name in enumerate(classes)}
@@ -172,7 +159,7 @@ def train_classifier(
     network.eval()
     if len(val_idx):
         val_logits, _ = model.logits(val)
-        model.temperature = _fit_temperature(val_logits, targets[val_idx])
+        model.temperature = fit_temperature(val_logits, targets[val_idx])
         predicted = [classes[i] for i in val_logits.argmax(-1).tolist()]
         truth = [classes[i] for i in targets_np[val_idx]]
         metrics: dict[str, Any] = {"validation": level_metrics(truth, predicted)}
