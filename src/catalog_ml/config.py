@@ -68,7 +68,13 @@ class Settings:
     train_seed: int = 13
     train_validation_share: float = 0.15
     fusion_width: int = 256
-    review_threshold: float = 0.5
+    # Ensemble, evaluation and promotion
+    cv_folds: int = 5
+    holdout_share: float = 0.15  # by product-id hash: the same products in every retraining
+    review_precision: float = 0.97  # auto-accepted products must be this precise
+    review_threshold: float = -1.0  # < 0: the model's own, chosen for review_precision
+    min_leaf_examples: int = 2  # rarer leaves are learnt as their parent category
+    promotion_margin: float = 0.002  # a challenger must beat the champion by this much
     top_k: int = 3
 
     @property
@@ -149,5 +155,11 @@ def _check(settings: Settings) -> None:
         raise ValueError("setting 'device' must be one of auto, cpu, cuda")
     if "{date}" not in settings.dump_template and "{ds" not in settings.dump_template:
         raise ValueError("setting 'dump_template' must contain {date} (or {ds} / {ds_nodash})")
-    if not 0.0 <= settings.review_threshold <= 1.0:
-        raise ValueError("setting 'review_threshold' must lie in [0, 1]")
+    if settings.review_threshold > 1.0:
+        raise ValueError("setting 'review_threshold' must be at most 1 (negative: the model's)")
+    if not 0.5 <= settings.review_precision < 1.0:
+        raise ValueError("setting 'review_precision' must lie in [0.5, 1)")
+    if settings.cv_folds < 2:
+        raise ValueError("setting 'cv_folds' must be 2 or more")
+    if not 0.0 <= settings.holdout_share < 0.9:
+        raise ValueError("setting 'holdout_share' must lie in [0, 0.9)")

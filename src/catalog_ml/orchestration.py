@@ -39,3 +39,38 @@ def nightly_task(step: str, context: Mapping[str, Any]) -> dict[str, Any]:
         from airflow.sdk.exceptions import AirflowFailException
 
         raise AirflowFailException(f"night {night} stopped at {step}: {exc}") from exc
+
+
+def retrain_task(context: Mapping[str, Any]) -> dict[str, Any]:
+    """Train, evaluate, register and compare; what the retrain DAG's first task returns."""
+    from catalog_ml.pipeline.train import train_challenger
+
+    params = context.get("params") or {}
+    settings = load_settings()
+    if params.get("epochs"):
+        settings = settings.replace(train_epochs=int(params["epochs"]))
+    result = train_challenger(settings, labels_version=params.get("labels_version"))
+    return {k: v for k, v in result.items() if k != "metrics"}
+
+
+def promote_task(trained: Mapping[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:
+    """Promote when asked and better; otherwise skip, so the champion Asset is not updated."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from catalog_ml.pipeline.train import promote_if_better
+
+    params = context.get("params") or {}
+    if trained["status"] == "champion":  # the first model of an empty registry
+        return {"version": trained["version"], "promoted": True, "reason": "first model"}
+    if not params.get("promote", True):
+        raise AirflowSkipException(f"{trained['version']} registered; promotion not asked for")
+    decision = promote_if_better(load_settings(), trained["version"])
+    if not decision["promoted"]:
+        raise AirflowSkipException(f"{trained['version']} not promoted: {decision['reason']}")
+    return decision
+
+
+def reclassify_task() -> dict[str, Any]:
+    from catalog_ml.pipeline.reclassify import reclassify_latest
+
+    return reclassify_latest(load_settings())

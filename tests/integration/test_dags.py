@@ -37,8 +37,18 @@ def test_nightly_runs_one_night_at_a_time_in_step_order(dagbag):
     dag = dagbag.dags["catalog_nightly"]
     assert dag.max_active_runs == 1
     assert [t.task_id for t in dag.topological_sort()] == ["validate", "ingest", "embed",
-                                                           "classify"]
+                                                           "classify", "report"]
     assert "dump_dir" in dag.params
+
+
+def test_a_promotion_asset_links_retraining_to_reclassification(dagbag):
+    retrain, reclassify = dagbag.dags["catalog_retrain"], dagbag.dags["catalog_reclassify"]
+    assert {"labels_version", "epochs", "promote"} <= set(retrain.params)
+    assert [t.task_id for t in retrain.topological_sort()] == ["train", "promote"]
+    produced = [a.uri for a in retrain.get_task("promote").outlets]
+    consumed = [a.uri for a in reclassify.timetable.asset_condition.objects]
+    assert produced == consumed == ["catalog-ml://models/champion"]
+    assert not retrain.get_task("train").outlets  # only a promotion updates the asset
 
 
 @pytest.mark.parametrize("dag_file", sorted(DAGS.glob("*.py")), ids=lambda p: p.name)

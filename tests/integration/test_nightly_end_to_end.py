@@ -53,7 +53,7 @@ def world(tmp_path_factory, spark):
     """Lake, settings and the real rows of each night."""
     base = tmp_path_factory.mktemp("e2e")
     settings = load_settings(lake=str(base / "lake"), dump_template=str(base / "landing/{date}"),
-                             spark_master="local[2]", train_epochs=40)
+                             spark_master="local[2]", train_epochs=40, cv_folds=3)
     rows = fashion_rows().sample(frac=1.0, random_state=7)
     labelled = rows.iloc[:N_LABELLED]
     tonight = rows.iloc[N_LABELLED:N_LABELLED + N_NIGHT]
@@ -77,17 +77,23 @@ def test_labelled_night_without_a_model_stores_labels_and_skips_classification(w
     assert "no champion" in results["classify"]["skipped"]
 
 
-def test_train_registers_a_champion_that_learned(world):
+def test_train_registers_an_evaluated_champion_that_learned(world):
     result = train_from_lake(world["settings"])
     assert result["status"] == "champion" and result["labelled"] == N_LABELLED
-    validation = result["metrics"]["validation"]
-    assert validation["level_1"]["accuracy"] > 0.9
-    assert validation["level_3"]["accuracy"] > 0.6
+    cv = result["metrics"]["cross_validation"]
+    assert cv["ensemble"]["level_1"]["accuracy"] > 0.9
+    assert cv["ensemble"]["level_3"]["accuracy"] > 0.6
+    holdout = result["metrics"]["holdout"]
+    assert holdout["levels"]["level_3"]["accuracy"] > 0.6
+    assert holdout["review"]["products"] == result["metrics"]["protocol"]["holdout"] > 50
     models = run_query(world["lake"], "SELECT version, status, artifact_path FROM models")
     record = models.to_pylist()[0]
     assert record["status"] == "champion"
     assert sorted(p.name for p in Path(record["artifact_path"]).iterdir()) == [
-        "model.json", "model.safetensors"]
+        "evaluation.html", "evaluation.json", "model.json", "model.safetensors"]
+    html = (Path(record["artifact_path"]) / "evaluation.html").read_text()
+    assert html.count("<svg") >= 2 and "http" not in html.replace(
+        "http://www.w3.org/2000/svg", "")
 
 
 def test_every_row_of_the_night_is_classified_or_quarantined(world):

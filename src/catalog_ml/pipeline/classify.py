@@ -22,6 +22,7 @@ from catalog_ml.models.registry import champion
 
 log = logging.getLogger(__name__)
 KEYS = ["product_id", "content_hash"]
+TEXT_COLUMNS = ["title", "brand", "description", "attributes"]  # read by the lexical member
 _MODELS: dict[str, Any] = {}
 
 
@@ -30,41 +31,42 @@ class MissingEmbeddingsError(RuntimeError):
 
 
 def _model(path: str) -> Any:
-    from catalog_ml.models.artifact import TrainedModel
+    from catalog_ml.models.ensemble import EnsembleModel
 
     if path not in _MODELS:
         _MODELS.clear()
-        _MODELS[path] = TrainedModel.load(path)
+        _MODELS[path] = EnsembleModel.load(path)
     return _MODELS[path]
 
 
 def classify_batches(artifact: str, version: str, threshold: float, top_k: int,
                      night: dt.date, parallel_tasks: int
                      ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """``threshold`` < 0: the model's own review threshold (chosen for a target precision)."""
+
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         from catalog_ml.features.runtime import set_threads
-        from catalog_ml.models.inputs import build_inputs
+        from catalog_ml.models.ensemble import ProductBatch
 
         set_threads(parallel_tasks)
         model = _model(artifact)
+        cut = model.review_threshold if threshold < 0 else threshold
         for batch in batches:
-            rows = batch.to_pydict()
-            image_dim = model.network.config.image_dim
-            inputs = build_inputs(rows["text_vector"], rows["image_vector"], rows["price"],
-                                  model.price_scale, image_dim)
-            prediction = model.predict(inputs, top_k=top_k)
+            frame = batch.to_pandas()
+            prediction = model.predict(
+                ProductBatch.from_frame(frame, model.price_scale, model.image_dim), top_k=top_k)
             now = dt.datetime.now(dt.UTC)
             n = batch.num_rows
             yield pa.RecordBatch.from_pydict({
                 "run_date": [night] * n,
-                "product_id": rows["product_id"],
-                "content_hash": rows["content_hash"],
+                "product_id": frame["product_id"].tolist(),
+                "content_hash": frame["content_hash"].tolist(),
                 "category": prediction.categories,
                 "confidence": prediction.confidence.astype(float).tolist(),
                 "top_k": [[{"category": c, "confidence": p} for c, p in top]
                           for top in prediction.top_k],
                 "model_version": [version] * n,
-                "needs_review": (prediction.confidence < threshold).tolist(),
+                "needs_review": (prediction.confidence < cut).tolist(),
                 "modality_weights": [{"text": float(w[0]), "image": float(w[1]),
                                       "price": float(w[2])}
                                      for w in prediction.modality_weights],
@@ -85,7 +87,7 @@ def classify_night(settings: Settings, night: dt.date) -> dict[str, Any]:
 
     spark = get_spark(settings)
     products = read_table(spark, lake, "product_snapshots", where={"dump_date": night}).select(
-        *KEYS, "price")
+        *KEYS, *TEXT_COLUMNS, "price")
     vectors = (read_table(spark, lake, "embeddings")
                .filter(F.col("encoder_version") == F.lit(model.encoder_version))
                .select(*KEYS, "text_vector", "image_vector").dropDuplicates(KEYS))

@@ -1,13 +1,17 @@
-"""Retraining: every labelled product in the lake -> embeddings -> fusion model -> registry.
+"""Retraining: labelled products -> embeddings -> ensemble (evaluated) -> registry -> A/B.
 
-Labels come from the ``labels`` table (the latest label per product wins, so a reviewer's
-correction overrides the dump's); content comes from ``products`` (its current state). Products
-without vectors for the current encoders are embedded first.
+Labels come from the ``labels`` table, optionally as of an earlier table version (the label
+snapshot); the latest label per product wins, so a reviewer's correction overrides the
+dump's. Content comes from ``products`` (its current state). Products without vectors for the
+configured encoders are embedded first. Promotion is a separate step (``promote_if_better``)
+so the retrain DAG can show it as its own task and emit the champion Asset only when it
+happens.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from typing import Any
 
@@ -17,26 +21,31 @@ from catalog_ml.compute import get_spark
 from catalog_ml.config import Settings
 from catalog_ml.features.encoders import EncoderSpec
 from catalog_ml.lake import Lake
-from catalog_ml.models.inputs import PriceScale, build_inputs
-from catalog_ml.models.registry import register
+from catalog_ml.models.ensemble import ProductBatch
+from catalog_ml.models.inputs import PriceScale
+from catalog_ml.models.registry import champion, promote, record, register
 from catalog_ml.pipeline.embed import embed_products
-from catalog_ml.training.trainer import TrainOptions, train_classifier
+from catalog_ml.pipeline.promotion import compare_with_champion, latest_comparison
+from catalog_ml.training.ensemble_trainer import EnsembleOptions, LabelledProducts, train_ensemble
+from catalog_ml.training.report import evaluation_html
+from catalog_ml.training.trainer import TrainOptions
 
 log = logging.getLogger(__name__)
 MIN_LABELLED = 10
+IMAGE_DIM_DEFAULT = 1280
 
 
 class NotEnoughLabelsError(ValueError):
     pass
 
 
-def labelled_products(lake: Lake) -> pd.DataFrame:
+def labelled_products(lake: Lake, labels_version: int | None = None) -> pd.DataFrame:
     """Current content of each labelled product with its most recent label."""
-    labels = lake.read("labels").to_pandas()
+    labels = lake.read("labels", version=labels_version).to_pandas()
     if labels.empty:
         return labels
     labels = (labels.sort_values(["dump_date", "labelled_at"])
-              .drop_duplicates("product_id", keep="last")[["product_id", "category"]])
+              .drop_duplicates("product_id", keep="last")[["product_id", "category", "source"]])
     products = lake.read("products").to_pandas().drop(columns=["category"])
     return products.merge(labels, on="product_id", how="inner")
 
@@ -48,33 +57,87 @@ def attach_vectors(lake: Lake, frame: pd.DataFrame, encoder_version: str) -> pd.
     return frame.merge(vectors, on=["product_id", "content_hash"], how="inner")
 
 
-def train_from_lake(settings: Settings, progress: Any = None) -> dict[str, Any]:
-    lake = Lake.from_settings(settings)
-    frame = labelled_products(lake)
+def options_from(settings: Settings) -> EnsembleOptions:
+    return EnsembleOptions(fusion=TrainOptions.from_settings(settings), folds=settings.cv_folds,
+                           holdout_share=settings.holdout_share,
+                           review_precision=settings.review_precision,
+                           min_leaf_examples=settings.min_leaf_examples)
+
+
+def labelled_with_vectors(settings: Settings, lake: Lake, labels_version: int | None
+                           ) -> tuple[pd.DataFrame, int]:
+    frame = labelled_products(lake, labels_version)
     if len(frame) < MIN_LABELLED:
         raise NotEnoughLabelsError(
             f"the lake at {lake.root} holds {len(frame)} labelled products; training needs at "
             f"least {MIN_LABELLED}. Run a night on a dump with a 'category' column first.")
     spark = get_spark(settings)
-    today = dt.datetime.now(dt.UTC).date()
     columns = ["product_id", "content_hash", "title", "brand", "description", "image_uri"]
     rows = frame[columns].astype(object).where(frame[columns].notna(), None)
-    embed_report = embed_products(
-        spark.createDataFrame(rows, ", ".join(f"{c} string" for c in columns)), settings, today)
-    spec = EncoderSpec.from_settings(settings)
-    data = attach_vectors(lake, frame, spec.version)
+    embedded = embed_products(
+        spark.createDataFrame(rows, ", ".join(f"{c} string" for c in columns)), settings,
+        dt.datetime.now(dt.UTC).date())["embedded"]
+    data = attach_vectors(lake, frame, EncoderSpec.from_settings(settings).version)
     if len(data) < len(frame):
         raise RuntimeError(f"{len(frame) - len(data)} labelled products have no embeddings")
+    return data.reset_index(drop=True), embedded
+
+
+def train_challenger(settings: Settings, labels_version: int | None = None,
+                     progress: Any = None) -> dict[str, Any]:
+    """Train and evaluate on the label snapshot, register the version, compare it with the
+    champion on the held-out products. Promotes nothing (the first model excepted)."""
+    lake = Lake.from_settings(settings)
+    snapshot = labels_version if labels_version is not None else lake.version("labels")
+    data, embedded = labelled_with_vectors(settings, lake, labels_version)
     prices = data["price"].to_numpy(dtype="float64", na_value=float("nan"))
     price_scale = PriceScale.fit(prices)
-    image_dim = next((len(v) for v in data["image_vector"] if v is not None), 1280)
-    inputs = build_inputs(list(data["text_vector"]), list(data["image_vector"]),
-                          list(data["price"].astype(object).where(data["price"].notna(), None)),
-                          price_scale, image_dim)
-    options = TrainOptions.from_settings(settings)
-    log.info("training on %d products, %d categories", len(data), data["category"].nunique())
-    model = train_classifier(inputs, list(data["category"]), price_scale, spec.version, options,
-                             progress=progress)
-    record = register(lake, model, label_snapshot=f"labels@v{lake.version('labels')}")
-    return {"version": record.version, "status": record.status, "metrics": model.metrics,
-            "embedded_for_training": embed_report["embedded"], "labelled": len(data)}
+    image_dim = next((len(v) for v in data["image_vector"] if v is not None),
+                     IMAGE_DIM_DEFAULT)
+    labelled = LabelledProducts(ProductBatch.from_frame(data, price_scale, image_dim),
+                                list(data["category"]), list(data["product_id"]),
+                                always_train=(data["source"] == "review").to_numpy(),
+                                titles=list(data["title"]))
+    spec = EncoderSpec.from_settings(settings)
+    model, report = train_ensemble(labelled, price_scale, spec.version, options_from(settings),
+                                   progress=progress)
+    previous = champion(lake)
+    entry = register(lake, model, label_snapshot=f"labels@v{snapshot}",
+                     evaluation=(json.dumps(report, indent=1, default=str),
+                                 evaluation_html(report, title="catalog-ml model evaluation")))
+    result: dict[str, Any] = {
+        "version": entry.version, "status": entry.status, "labelled": len(data),
+        "embedded_for_training": embedded, "label_snapshot": f"labels@v{snapshot}",
+        "evaluation": f"{entry.artifact_path}/evaluation.html", "metrics": model.metrics}
+    if previous is not None:
+        holdout_ids = set(report.get("holdout", {}).get("product_ids", []))
+        holdout = data[data["product_id"].isin(holdout_ids)].reset_index(drop=True)
+        result["comparison"] = compare_with_champion(
+            lake, model, entry.version, previous, holdout, settings.promotion_margin)
+    return result
+
+
+def promote_if_better(settings: Settings, version: str) -> dict[str, Any]:
+    """Promote ``version`` when its A/B comparison with the champion says it wins."""
+    lake = Lake.from_settings(settings)
+    entry = record(lake, version)
+    if entry.status == "champion":
+        return {"version": version, "promoted": True, "reason": "already the champion"}
+    comparison = latest_comparison(lake, version)
+    if comparison is None:
+        return {"version": version, "promoted": False,
+                "reason": "no comparison with the champion on record"}
+    if not comparison["challenger_wins"]:
+        return {"version": version, "promoted": False, "reason": comparison["reason"]}
+    promote(lake, version)
+    return {"version": version, "promoted": True, "reason": comparison["reason"]}
+
+
+def train_from_lake(settings: Settings, labels_version: int | None = None,
+                    promote_when_better: bool = True, progress: Any = None) -> dict[str, Any]:
+    """What ``catalog-ml train`` and the retrain DAG do: train, evaluate, register, promote."""
+    result = train_challenger(settings, labels_version, progress)
+    if result["status"] != "champion":
+        result["promotion"] = promote_if_better(settings, result["version"]) \
+            if promote_when_better else {"promoted": False, "reason": "promotion not asked for"}
+    return result

@@ -1,0 +1,31 @@
+"""After a promotion or rollback: classify the latest night again with the champion."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+import pyarrow.compute as pc
+
+from catalog_ml.config import Settings
+from catalog_ml.lake import Lake
+from catalog_ml.pipeline.classify import classify_night
+from catalog_ml.pipeline.embed import embed_night
+
+log = logging.getLogger(__name__)
+
+
+def latest_night(lake: Lake) -> dt.date | None:
+    nights = lake.read("product_snapshots", columns=["dump_date"]).column("dump_date")
+    return None if len(nights) == 0 else pc.max(nights).as_py()
+
+
+def reclassify_latest(settings: Settings) -> dict[str, Any]:
+    lake = Lake.from_settings(settings)
+    night = latest_night(lake)
+    if night is None:
+        return {"reclassified": 0, "skipped": "no night in the lake yet"}
+    embedded = embed_night(settings, night)["embedded"]  # new champion, new encoders: cheap if not
+    result = classify_night(settings, night)
+    return {**result, "embedded": embedded}
