@@ -13,6 +13,9 @@ Every night, for the dump folder of the run's logical date (setting `dump_templa
 3. **embed**: Spark computes text (MiniLM) and image (EfficientNet) vectors for products whose
    content changed.
 4. **classify**: the champion model writes one row per valid product to `classifications`.
+5. **report**: `report_inventory`, `report_pricing`, `price_anomalies`, `report_quality` and
+   `category_changes` for the night, and an offline HTML report at
+   `<lake>/reports/<date>/report.html` (its path is the task's return value).
 
 Trigger with a `dump_dir` param to process a folder other than the template's.
 All logic lives in the `catalog_ml` package; this file only wires the steps.
@@ -26,7 +29,7 @@ from airflow.sdk import Param, dag, task
 
 # The order of a night; catalog_ml.pipeline.nightly.STEPS holds the same names (it is not
 # imported here because it pulls in Spark and delta-rs, and DAG files must parse fast).
-STEPS = ("validate", "ingest", "embed", "classify")
+STEPS = ("validate", "ingest", "embed", "classify", "report")
 DEFAULT_ARGS = {
     "owner": "catalog-ml",
     "retries": 2,

@@ -71,6 +71,9 @@ def write_fashion_dump(folder: Path, rows: pd.DataFrame, labelled: bool,
     })
     if labelled:
         dump["category"] = rows["category"].to_numpy()
+    if "price" in rows:
+        dump["price"] = rows["price"].to_numpy()
+        dump["currency"] = "INR"
     for product_id in dump["product_id"]:
         shutil.copy(FASHION / "images" / f"{product_id}.jpg",
                     folder / "images" / f"{product_id}.jpg")

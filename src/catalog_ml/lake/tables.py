@@ -162,10 +162,151 @@ MODELS = TableSpec(
     description="The model registry: every version with its metrics and status.",
 )
 
+MODEL_COMPARISONS = TableSpec(
+    name="model_comparisons",
+    schema=pa.schema(
+        [
+            pa.field("challenger", pa.string(), nullable=False),
+            pa.field("champion", pa.string(), nullable=False),
+            pa.field("compared_at", TIMESTAMP, nullable=False),
+            pa.field("products", pa.int64(), nullable=False),
+            pa.field("split", pa.string(), nullable=False),
+            pa.field("challenger_score", pa.float64()),
+            pa.field("champion_score", pa.float64()),
+            pa.field("margin", pa.float64(), nullable=False),
+            pa.field("challenger_wins", pa.bool_(), nullable=False),
+            pa.field("reason", pa.string(), nullable=False),
+            pa.field("details", pa.string()),
+        ]
+    ),
+    keys=("challenger", "champion"),
+    description="A/B of a challenger against the champion on the same held-out products.",
+)
+
+REPORT_INVENTORY = TableSpec(
+    name="report_inventory",
+    schema=pa.schema(
+        [
+            pa.field("run_date", DATE, nullable=False),
+            pa.field("level", pa.int32(), nullable=False),
+            pa.field("category", pa.string(), nullable=False),
+            pa.field("products", pa.int64(), nullable=False),
+            pa.field("new", pa.int64(), nullable=False),
+            pa.field("changed", pa.int64(), nullable=False),
+            pa.field("removed", pa.int64(), nullable=False),
+            pa.field("needs_review", pa.int64(), nullable=False),
+            pa.field("needs_review_share", pa.float64()),
+            pa.field("previous_night", DATE),
+        ]
+    ),
+    keys=("run_date", "level", "category"),
+    partition_by=("run_date",),
+    description="Per night, category path and level: products, new / changed / removed since "
+                "the previous night, and how many need review.",
+)
+
+REPORT_PRICING = TableSpec(
+    name="report_pricing",
+    schema=pa.schema(
+        [
+            pa.field("run_date", DATE, nullable=False),
+            pa.field("level", pa.int32(), nullable=False),
+            pa.field("category", pa.string(), nullable=False),
+            pa.field("currency", pa.string(), nullable=False),
+            pa.field("priced", pa.int64(), nullable=False),
+            pa.field("median", pa.float64(), nullable=False),
+            pa.field("q1", pa.float64(), nullable=False),
+            pa.field("q3", pa.float64(), nullable=False),
+            pa.field("min", pa.float64(), nullable=False),
+            pa.field("max", pa.float64(), nullable=False),
+            pa.field("anomalies", pa.int64(), nullable=False),
+        ]
+    ),
+    keys=("run_date", "level", "category", "currency"),
+    partition_by=("run_date",),
+    description="Per night, category and currency: price count, median, quartiles, min, max.",
+)
+
+PRICE_ANOMALIES = TableSpec(
+    name="price_anomalies",
+    schema=pa.schema(
+        [
+            pa.field("run_date", DATE, nullable=False),
+            pa.field("product_id", pa.string(), nullable=False),
+            pa.field("category", pa.string(), nullable=False),
+            pa.field("price", pa.float64(), nullable=False),
+            pa.field("currency", pa.string(), nullable=False),
+            pa.field("reference_category", pa.string(), nullable=False),
+            pa.field("reference_products", pa.int64(), nullable=False),
+            pa.field("reference_median", pa.float64(), nullable=False),
+            pa.field("ratio", pa.float64(), nullable=False),
+            pa.field("score", pa.float64(), nullable=False),
+            pa.field("reason", pa.string(), nullable=False),
+        ]
+    ),
+    keys=("run_date", "product_id"),
+    partition_by=("run_date",),
+    description="Products whose price is implausible for their predicted category, with a "
+                "robust score (log-price distance to the category median in MADs).",
+)
+
+REASON_COUNT = pa.struct([pa.field("reason", pa.string()), pa.field("count", pa.int64())])
+
+REPORT_QUALITY = TableSpec(
+    name="report_quality",
+    schema=pa.schema(
+        [
+            pa.field("run_date", DATE, nullable=False),
+            pa.field("previous_night", DATE),
+            pa.field("rows_received", pa.int64(), nullable=False),
+            pa.field("rows_valid", pa.int64(), nullable=False),
+            pa.field("quarantined", pa.int64(), nullable=False),
+            pa.field("quarantine_reasons", pa.list_(REASON_COUNT)),
+            pa.field("share_with_image", pa.float64()),
+            pa.field("share_with_price", pa.float64()),
+            pa.field("share_with_description", pa.float64()),
+            pa.field("classified", pa.int64(), nullable=False),
+            pa.field("mean_confidence", pa.float64()),
+            pa.field("needs_review_share", pa.float64()),
+            pa.field("category_drift", pa.float64()),
+            pa.field("category_changes", pa.int64()),
+            pa.field("model_versions", pa.list_(pa.string())),
+        ]
+    ),
+    keys=("run_date",),
+    partition_by=("run_date",),
+    description="One row per night: can we trust tonight's data and tonight's model? Drift is "
+                "the Jensen-Shannon divergence (base 2) of the leaf category mix against the "
+                "previous night.",
+)
+
+CATEGORY_CHANGES = TableSpec(
+    name="category_changes",
+    schema=pa.schema(
+        [
+            pa.field("run_date", DATE, nullable=False),
+            pa.field("product_id", pa.string(), nullable=False),
+            pa.field("previous_category", pa.string(), nullable=False),
+            pa.field("category", pa.string(), nullable=False),
+            pa.field("confidence", pa.float64()),
+            pa.field("previous_model_version", pa.string()),
+            pa.field("model_version", pa.string()),
+            pa.field("content_changed", pa.bool_()),
+        ]
+    ),
+    keys=("run_date", "product_id"),
+    partition_by=("run_date",),
+    description="Products whose category differs from the previous night's.",
+)
+
+REPORT_TABLES = ("report_inventory", "report_pricing", "price_anomalies", "report_quality",
+                 "category_changes")
+
 ALL_TABLES: dict[str, TableSpec] = {
     spec.name: spec
     for spec in (PRODUCT_SNAPSHOTS, PRODUCTS, QUARANTINE, EMBEDDINGS, LABELS, CLASSIFICATIONS,
-                 MODELS)
+                 MODELS, MODEL_COMPARISONS, REPORT_INVENTORY, REPORT_PRICING, PRICE_ANOMALIES,
+                 REPORT_QUALITY, CATEGORY_CHANGES)
 }
 
 

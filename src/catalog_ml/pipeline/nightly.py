@@ -12,10 +12,11 @@ from catalog_ml.config import Settings
 from catalog_ml.pipeline.classify import classify_night
 from catalog_ml.pipeline.embed import embed_night
 from catalog_ml.pipeline.ingest import ingest_night
+from catalog_ml.pipeline.report import report_night
 from catalog_ml.pipeline.validate import validate_night
 
 log = logging.getLogger(__name__)
-STEPS = ("validate", "ingest", "embed", "classify")
+STEPS = ("validate", "ingest", "embed", "classify", "report")
 
 
 def run_step(step: str, settings: Settings, night: dt.date, dump_dir: str | None = None
@@ -26,6 +27,7 @@ def run_step(step: str, settings: Settings, night: dt.date, dump_dir: str | None
         "ingest": lambda: ingest_night(settings, night),
         "embed": lambda: embed_night(settings, night),
         "classify": lambda: classify_night(settings, night),
+        "report": lambda: report_night(settings, night),
     }
     if step not in steps:
         raise ValueError(f"unknown step {step!r}; steps: {', '.join(STEPS)}")
