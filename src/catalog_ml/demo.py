@@ -4,7 +4,7 @@
 2. run the history night through the pipeline, which stores products, labels and embeddings;
 3. train the first model (it becomes the champion if the lake has none);
 4. run tonight through Airflow (``airflow dags test catalog_nightly <date>``);
-5. print the night's summary and a query of the results.
+5. print the night's summary, a query of the results and where the HTML report is.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from catalog_ml.airflow_env import airflow_command
 from catalog_ml.config import Settings
 from catalog_ml.lake import Lake
 from catalog_ml.pipeline.nightly import run_night
+from catalog_ml.pipeline.report import report_path
 from catalog_ml.pipeline.train import train_from_lake
 from catalog_ml.query import night_summary, run_query
 from catalog_ml.sample import generate_dump
@@ -42,9 +43,10 @@ def run_demo(settings: Settings, rows: int = 400) -> int:
         print(f"  {step}: {json.dumps(result, default=str)}")
 
     _say("3/5 training the first classifier on every labelled product in the lake")
-    trained = train_from_lake(settings)
-    print(f"  model {trained['version']} ({trained['status']}), validation: "
-          f"{json.dumps(trained['metrics']['validation'])}")
+    trained = train_from_lake(settings, progress=lambda message: print(f"  {message}"))
+    leaf = trained["metrics"]["cross_validation"]["ensemble"]
+    print(f"  model {trained['version']} ({trained['status']}), cross-validated: "
+          f"{json.dumps(leaf)}\n  evaluation report: {trained['evaluation']}")
 
     _say(f"4/5 tonight ({TONIGHT}) through Airflow: airflow dags test catalog_nightly")
     airflow_command(settings, "db", "migrate")
@@ -64,6 +66,7 @@ def run_demo(settings: Settings, rows: int = 400) -> int:
         WHERE dump_date = DATE '{TONIGHT}' ORDER BY source_row""")
     print("\n  quarantined tonight:")
     print(reasons.to_pandas().to_string(index=False))
+    print(f"\n  tonight's report: {lake.file_path(report_path(TONIGHT))}")
     print(f"\n  Try: catalog-ml query \"SELECT * FROM classifications WHERE run_date = "
           f"DATE '{TONIGHT}' LIMIT 5\"  (lake: {lake.root})")
     return 0

@@ -88,11 +88,13 @@ class Members:
         """Per member: log-probabilities (n, classes) and a presence mask (n,); and the
         fusion net's modality weights."""
         n = len(batch)
-        fusion_logits, modality_weights = self.fusion_outputs(batch.inputs)
+        words = self.lexical_features.word.transform(batch.documents)
+        fusion_logits, modality_weights = self.fusion_outputs(batch.inputs.with_lexical(words))
         has_image = batch.inputs.present[:, 1].numpy()
         log_probs = {
             "fusion": log_softmax(fusion_logits),
-            "lexical": self.lexical.log_proba(self.lexical_features.transform(batch.documents)),
+            "lexical": self.lexical.log_proba(
+                self.lexical_features.combine(words, batch.documents)),
             "text_linear": self.text_linear.log_proba(batch.inputs.text.numpy()),
         }
         present = {name: np.ones(n, dtype=bool) for name in log_probs}

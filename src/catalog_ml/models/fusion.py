@@ -25,6 +25,7 @@ class FusionConfig:
     price_dim: int
     n_classes: int
     width: int = 256
+    lexical_dim: int = 0  # > 0: a fourth token from sparse TF-IDF word features
     heads: int = 4
     dropout: float = 0.2
 
@@ -47,7 +48,16 @@ class FusionClassifier(nn.Module):
         self.image_projection = _projection(config.image_dim, width, config.dropout)
         self.price_projection = nn.Sequential(
             nn.Linear(config.price_dim, width), nn.GELU(), nn.Linear(width, width))
-        self.modality_embedding = nn.Parameter(torch.randn(len(MODALITIES), width) * 0.02)
+        self.lexical_weight: nn.Parameter | None = None
+        tokens = len(MODALITIES)
+        if config.lexical_dim:
+            # a sparse product needs a plain weight matrix, not nn.Linear
+            self.lexical_weight = nn.Parameter(torch.randn(config.lexical_dim, width) * 0.01)
+            self.lexical_bias = nn.Parameter(torch.zeros(width))
+            self.lexical_out = nn.Sequential(nn.GELU(), nn.Dropout(config.dropout),
+                                             nn.Linear(width, width))
+            tokens += 1
+        self.modality_embedding = nn.Parameter(torch.randn(tokens, width) * 0.02)
         self.query = nn.Parameter(torch.randn(1, 1, width) * 0.02)
         self.attention = nn.MultiheadAttention(width, config.heads, dropout=config.dropout,
                                                batch_first=True)
@@ -57,11 +67,22 @@ class FusionClassifier(nn.Module):
             nn.Dropout(config.dropout), nn.Linear(width, config.n_classes))
 
     def forward(self, text: torch.Tensor, image: torch.Tensor, price: torch.Tensor,
-                present: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Logits (B, classes) and modality weights (B, 3); ``present`` is (B, 3) bool."""
-        tokens = torch.stack(
-            [self.text_projection(text), self.image_projection(image),
-             self.price_projection(price)], dim=1) + self.modality_embedding
+                present: torch.Tensor, lexical: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits (B, classes) and modality weights (B, 3); ``present`` is (B, 3) bool.
+
+        The lexical token (sparse TF-IDF, when configured) belongs to the text: it is there
+        when the text is, and its attention weight counts as the text's.
+        """
+        parts = [self.text_projection(text), self.image_projection(image),
+                 self.price_projection(price)]
+        if self.lexical_weight is not None:
+            if lexical is None:
+                raise ValueError("this fusion net needs the lexical (TF-IDF) features")
+            parts.append(self.lexical_out(
+                torch.sparse.mm(lexical, self.lexical_weight) + self.lexical_bias))
+            present = torch.cat([present, present[:, :1]], dim=1)
+        tokens = torch.stack(parts, dim=1) + self.modality_embedding
         query = self.query.expand(tokens.shape[0], -1, -1)
         attended, weights = self.attention(
             query, tokens, tokens, key_padding_mask=~present, need_weights=True,
@@ -69,7 +90,10 @@ class FusionClassifier(nn.Module):
         mask = present.unsqueeze(-1).to(tokens.dtype)
         mean_present = (tokens * mask).sum(1) / mask.sum(1).clamp(min=1.0)
         fused = self.norm(attended.squeeze(1) + mean_present)
-        return self.head(fused), weights.squeeze(1)
+        weights = weights.squeeze(1)
+        if self.lexical_weight is not None:
+            weights = torch.cat([weights[:, :1] + weights[:, 3:], weights[:, 1:3]], dim=1)
+        return self.head(fused), weights
 
 
 @torch.inference_mode()
@@ -80,7 +104,8 @@ def batched_forward(network: FusionClassifier, inputs: ModelInputs, batch_size: 
     logits, weights = [], []
     for start in range(0, len(inputs), batch_size):
         part = inputs.subset(slice(start, start + batch_size))
-        logit, weight = network(part.text, part.image, part.price, part.present)
+        logit, weight = network(part.text, part.image, part.price, part.present,
+                                part.lexical_tensor())
         logits.append(logit.float())
         weights.append(weight.float())
     if not logits:

@@ -7,11 +7,12 @@ is masked, never read as 0.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import torch
+from scipy import sparse
 
 PRICE_QUANTILES = 101
 
@@ -50,13 +51,28 @@ class ModelInputs:
     image: torch.Tensor  # (n, image_dim), zeros where absent
     price: torch.Tensor  # (n, 2), zeros where absent
     present: torch.Tensor  # (n, 3) bool: text, image, price
+    lexical: sparse.csr_matrix | None = None  # (n, vocabulary) TF-IDF, for the fusion net
 
     def __len__(self) -> int:
         return self.text.shape[0]
 
-    def subset(self, index: np.ndarray | torch.Tensor) -> ModelInputs:
+    def subset(self, index: np.ndarray | torch.Tensor | slice) -> ModelInputs:
+        lexical = None
+        if self.lexical is not None:
+            lexical = self.lexical[index if isinstance(index, slice) else np.asarray(index)]
         return ModelInputs(self.text[index], self.image[index], self.price[index],
-                           self.present[index])
+                           self.present[index], lexical)
+
+    def with_lexical(self, lexical: sparse.csr_matrix) -> ModelInputs:
+        return replace(self, lexical=lexical.astype(np.float32).tocsr())
+
+    def lexical_tensor(self) -> torch.Tensor | None:
+        if self.lexical is None:
+            return None
+        coo = self.lexical.tocoo()
+        index = torch.from_numpy(np.vstack([coo.row, coo.col]).astype(np.int64))
+        return torch.sparse_coo_tensor(index, torch.from_numpy(coo.data.astype(np.float32)),
+                                       coo.shape, check_invariants=False).coalesce()
 
 
 def build_inputs(text_vectors: list[Any], image_vectors: list[Any], prices: list[Any],

@@ -15,10 +15,14 @@ import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+# The caps bound the artifact (coefficients are classes x features) on large catalogs; the
+# fashion set's 5,000 products stay well below them.
 WORD_OPTIONS: dict[str, Any] = {"analyzer": "word", "ngram_range": (1, 2),
-                                "sublinear_tf": True, "lowercase": True}
+                                "sublinear_tf": True, "lowercase": True,
+                                "max_features": 30_000}
 CHAR_OPTIONS: dict[str, Any] = {"analyzer": "char_wb", "ngram_range": (2, 5),
-                                "sublinear_tf": True, "lowercase": True, "min_df": 2}
+                                "sublinear_tf": True, "lowercase": True, "min_df": 2,
+                                "max_features": 60_000}
 
 
 def product_document(title: str | None, brand: str | None, description: str | None,
@@ -37,7 +41,8 @@ def product_document(title: str | None, brand: str | None, description: str | No
 
 
 def _restore(options: dict[str, Any], vocabulary: list[str], idf: np.ndarray) -> TfidfVectorizer:
-    vectoriser = TfidfVectorizer(**{k: v for k, v in options.items() if k != "min_df"},
+    vectoriser = TfidfVectorizer(**{k: v for k, v in options.items()
+                                    if k not in ("min_df", "max_features")},
                                  vocabulary={term: i for i, term in enumerate(vocabulary)})
     vectoriser.idf_ = idf
     return vectoriser
@@ -58,8 +63,11 @@ class TfidfFeatures:
         return cls(TfidfVectorizer(**WORD_OPTIONS).fit(documents), char)
 
     def transform(self, documents: list[str]) -> sparse.csr_matrix:
-        return sparse.hstack([self.word.transform(documents),
-                              self.char.transform(documents)]).tocsr()
+        return self.combine(self.word.transform(documents), documents)
+
+    def combine(self, words: sparse.csr_matrix, documents: list[str]) -> sparse.csr_matrix:
+        """Word features (already computed, e.g. for the fusion net) plus character n-grams."""
+        return sparse.hstack([words, self.char.transform(documents)]).tocsr()
 
     def meta(self) -> dict[str, Any]:
         return {"word_vocabulary": self.word.get_feature_names_out().tolist(),

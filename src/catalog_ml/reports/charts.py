@@ -98,9 +98,12 @@ def histogram(values: Sequence[float], label: str, bins: int = 20, lower: float 
                  f'<text x="{left - 6}" y="{top_pad + plot_h}" text-anchor="end">0</text>')
     if marker is not None and lower <= marker <= upper:
         x = left + (marker - lower) / span * plot_w
+        right = x > left + 0.7 * plot_w  # near the right edge: the label goes to the left
         parts.append(f'<line x1="{x:.1f}" y1="{top_pad}" x2="{x:.1f}" y2="{top_pad + plot_h}" '
-                     f'stroke="{PALETTE[3]}" stroke-dasharray="4 3"/><text x="{x + 4:.1f}" '
-                     f'y="{top_pad + 12}" fill="{PALETTE[3]}">{escape(marker_label)}</text>')
+                     f'stroke="{PALETTE[3]}" stroke-dasharray="4 3"/><text '
+                     f'x="{x - 4 if right else x + 4:.1f}" y="{top_pad + 12}" '
+                     f'text-anchor="{"end" if right else "start"}" fill="{PALETTE[3]}">'
+                     f'{escape(marker_label)} {_fmt(marker)}</text>')
     return _svg(width, height, "".join(parts), label)
 
 

@@ -11,7 +11,7 @@ body{font-family:system-ui,sans-serif;margin:24px auto;max-width:1100px;color:#2
 h1{font-size:22px}h2{font-size:17px;margin-top:32px;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;font-size:13px;margin:8px 0}
 td,th{border:1px solid #ddd;padding:3px 8px;text-align:right}
-td:first-child,th:first-child{text-align:left}
+td:first-child,th:first-child,td.t{text-align:left}
 .kpis{display:flex;flex-wrap:wrap;gap:12px}
 .kpi{border:1px solid #ddd;border-radius:6px;padding:8px 14px;min-width:120px}
 .kpi b{display:block;font-size:20px}.note{color:#666;font-size:13px}
@@ -40,13 +40,18 @@ def kpis(figures: dict[str, Any]) -> str:
 
 def _cell(value: Any) -> str:
     if isinstance(value, float):
-        return f"{value:.4g}"
+        return f"{value:,.2f}" if abs(value) >= 1000 else f"{value:.4g}"
     return "" if value is None else str(value)
 
 
+def _td(value: Any) -> str:
+    numeric = isinstance(value, int | float) and not isinstance(value, bool)
+    return f"<td>{escape(_cell(value))}</td>" if numeric else \
+        f"<td class='t'>{escape(_cell(value))}</td>"
+
+
 def table(header: Sequence[str], rows: Sequence[Sequence[Any]], limit: int = 200) -> str:
-    body = "".join("<tr>" + "".join(f"<td>{escape(_cell(v))}</td>" for v in row) + "</tr>"
-                   for row in rows[:limit])
+    body = "".join("<tr>" + "".join(_td(v) for v in row) + "</tr>" for row in rows[:limit])
     more = (f"<p class='note'>{len(rows) - limit} more rows not shown</p>"
             if len(rows) > limit else "")
     return ("<table><tr>" + "".join(f"<th>{escape(h)}</th>" for h in header) + "</tr>"

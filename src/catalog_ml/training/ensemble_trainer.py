@@ -103,10 +103,11 @@ def fit_members(batch: ProductBatch, labels: list[str], classes: list[str],
                 price_scale: PriceScale, encoder_version: str, options: TrainOptions) -> Members:
     index = {c: i for i, c in enumerate(classes)}
     targets = np.asarray([index[c] for c in labels])
-    fusion = train_classifier(batch.inputs, labels, price_scale, encoder_version, options,
-                              classes=classes).network
     lexical_features = TfidfFeatures.fit(batch.documents)
-    lexical = SoftmaxLinear.fit(lexical_features.transform(batch.documents), targets,
+    words = lexical_features.word.transform(batch.documents)
+    fusion = train_classifier(batch.inputs.with_lexical(words), labels, price_scale,
+                              encoder_version, options, classes=classes).network
+    lexical = SoftmaxLinear.fit(lexical_features.combine(words, batch.documents), targets,
                                 len(classes), LEXICAL_STRENGTH, False, options.seed)
     text = batch.inputs.text.numpy()
     text_linear = SoftmaxLinear.fit(text, targets, len(classes), TEXT_STRENGTH, True,

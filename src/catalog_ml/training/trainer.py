@@ -113,7 +113,8 @@ def train_classifier(
     generator = torch.Generator().manual_seed(options.seed)
     config = FusionConfig(text_dim=inputs.text.shape[1], image_dim=inputs.image.shape[1],
                           price_dim=inputs.price.shape[1], n_classes=len(classes),
-                          width=options.width)
+                          width=options.width,
+                          lexical_dim=0 if inputs.lexical is None else inputs.lexical.shape[1])
     network = FusionClassifier(config)
     targets = torch.from_numpy(targets_np)
     optimiser = torch.optim.AdamW(network.parameters(), lr=options.learning_rate,
@@ -135,7 +136,8 @@ def train_classifier(
             batch = order[start:start + options.batch_size]
             part = inputs.subset(batch)
             present = drop_modalities(part.present, generator)
-            logits, _ = network(part.text, part.image, part.price, present)
+            logits, _ = network(part.text, part.image, part.price, present,
+                                part.lexical_tensor())
             loss = loss_fn(logits, targets[batch])
             optimiser.zero_grad()
             loss.backward()
