@@ -70,6 +70,7 @@ class Settings:
     fusion_width: int = 256
     # Ensemble, evaluation and promotion
     cv_folds: int = 5
+    cv_max_products: int = 10_000  # larger catalogs are cross-validated on a stratified sample
     holdout_share: float = 0.15  # by product-id hash: the same products in every retraining
     review_precision: float = 0.97  # auto-accepted products must be this precise
     review_threshold: float = -1.0  # < 0: the model's own, chosen for review_precision

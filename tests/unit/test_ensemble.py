@@ -153,3 +153,12 @@ def test_linear_members_and_tfidf_restore_exactly():
 def test_the_product_document_carries_extra_columns_as_words():
     document = product_document("Shirt", "Acme", None, json.dumps({"gender": "Men", "x": ""}))
     assert document == "Shirt | Acme | gender Men"
+
+
+def test_a_large_catalog_is_cross_validated_on_a_stratified_sample():
+    data, scale = labelled(240, seed=2)
+    options = EnsembleOptions(fusion=TrainOptions(epochs=3, width=16), folds=3,
+                              cv_max_products=120)
+    _, report = train_ensemble(data, scale, "enc-v1", options)
+    assert report["protocol"]["cross_validated"] == 120
+    assert report["protocol"]["training"] + report["protocol"]["holdout"] == 240

@@ -61,7 +61,8 @@ def options_from(settings: Settings) -> EnsembleOptions:
     return EnsembleOptions(fusion=TrainOptions.from_settings(settings), folds=settings.cv_folds,
                            holdout_share=settings.holdout_share,
                            review_precision=settings.review_precision,
-                           min_leaf_examples=settings.min_leaf_examples)
+                           min_leaf_examples=settings.min_leaf_examples,
+                           cv_max_products=settings.cv_max_products)
 
 
 def labelled_with_vectors(settings: Settings, lake: Lake, labels_version: int | None

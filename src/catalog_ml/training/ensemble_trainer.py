@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 from sklearn.metrics import f1_score
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from catalog_ml.models.ensemble import (
     MEMBERS,
@@ -59,6 +59,7 @@ class EnsembleOptions:
     holdout_share: float = 0.15
     review_precision: float = 0.97
     min_leaf_examples: int = 2
+    cv_max_products: int = 10_000  # above it, cross-validate a stratified sample (time)
 
 
 @dataclass
@@ -235,6 +236,12 @@ def train_ensemble(data: LabelledProducts, price_scale: PriceScale, encoder_vers
     is_common = np.asarray([counts[c] >= options.folds for c in labels])
     common = np.flatnonzero(is_common)
     rare = np.flatnonzero(~is_common)
+    if len(common) > options.cv_max_products:
+        # k folds of a large catalog cost k full trainings: a stratified sample tells as much
+        common, _ = train_test_split(common, train_size=options.cv_max_products,
+                                     stratify=targets[common],
+                                     random_state=options.fusion.seed)
+        common = np.sort(common)
     n_common_classes = len({labels[i] for i in common})
     if options.folds < 2 or n_common_classes < 2:
         raise ValueError(
