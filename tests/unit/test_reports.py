@@ -93,6 +93,15 @@ def test_a_small_category_is_judged_against_its_parent():
     assert flagged.loc["odd", "reference_category"] == "Home"
 
 
+def test_a_dear_small_category_under_a_cheap_parent_is_not_flagged():
+    rows = [r for r in priced_night() if r["category"] == "Home > Lamp"] + [
+        {"product_id": f"chandelier-{i}", "category": "Home > Chandelier", "currency": "EUR",
+         "price": 4000.0 + 100 * i} for i in range(3)]
+    assert price_anomalies(data(rows)).empty
+    rows[-1]["price"] = 400_000.0  # but a hundredfold chandelier still is
+    assert price_anomalies(data(rows))["product_id"].tolist() == ["chandelier-2"]
+
+
 def test_price_summary_has_quartiles_per_category_and_level():
     rows = priced_night(100.0)
     summary = price_summary(data(rows), price_anomalies(data(rows)))

@@ -3,8 +3,10 @@
 An anomaly is judged in log-price, against the median and the median absolute deviation
 (MAD) of the product's predicted category in the same currency: robust, so the outliers being
 looked for do not move the yardstick. A category with too few priced products borrows its
-parent's prices. A price is flagged when its robust z-score and its ratio to the median are
-both large: a tight category does not flag a price that is merely 30 % off.
+parent's prices, unless the price is in line with its few siblings (laptops are not
+anomalous among cheap electronics when the other laptops cost the same). A price is flagged
+when its robust z-score and its ratio to the median are both large: a tight category does not
+flag a price that is merely 30 % off.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from catalog_ml.reports.night_data import NightData
 from catalog_ml.training.evaluation import depth, truncate
 
 MIN_REFERENCE = 8  # priced products a category needs to judge a price on its own
+MIN_SIBLINGS = 3  # a smaller category can still clear a price that matches its own
 Z_LIMIT = 3.5  # the usual cut-off for the modified z-score (Iglewicz and Hoaglin)
 RATIO_LIMIT = 3.0  # and at least this far from the median (either way)
 MAD_FLOOR = 0.05  # in log-price: a category with near-identical prices still has a scale
@@ -55,6 +58,10 @@ def price_anomalies(data: NightData) -> pd.DataFrame:
                 break
         else:
             continue  # too few priced products even at the top level
+        own_median, _, own_size = groups[(product.category, product.currency)]
+        if reference != product.category and own_size >= MIN_SIBLINGS and \
+                abs(product.log_price - own_median) < math.log(RATIO_LIMIT):
+            continue  # in line with its own few siblings: the category is dear, not the price
         score = 0.6745 * (product.log_price - median) / mad
         ratio = math.exp(product.log_price - median)
         if abs(score) >= Z_LIMIT and max(ratio, 1 / ratio) >= RATIO_LIMIT:
