@@ -27,7 +27,10 @@ def _category_mix(data: NightData) -> str:
 
 def _drift(data: NightData, quality: dict[str, Any]) -> str:
     if quality["category_drift"] is None:
-        return "<p class='note'>No previous night to compare with.</p>"
+        before = quality["previous_night"]
+        return ("<p class='note'>No previous night to compare with.</p>" if before is None else
+                f"<p class='note'>The previous night ({before}) has no classifications to "
+                "compare with.</p>")
     tonight = data.classified["category"].value_counts(normalize=True)
     before = data.previous_classified["category"].value_counts(normalize=True)
     tonight, before = tonight.align(before, fill_value=0.0)

@@ -11,7 +11,7 @@ body{font-family:system-ui,sans-serif;margin:24px auto;max-width:1100px;color:#2
 h1{font-size:22px}h2{font-size:17px;margin-top:32px;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;font-size:13px;margin:8px 0}
 td,th{border:1px solid #ddd;padding:3px 8px;text-align:right}
-td:first-child,th:first-child,td.t{text-align:left}
+th,td:first-child,td.t{text-align:left}
 .kpis{display:flex;flex-wrap:wrap;gap:12px}
 .kpi{border:1px solid #ddd;border-radius:6px;padding:8px 14px;min-width:120px}
 .kpi b{display:block;font-size:20px}.note{color:#666;font-size:13px}
