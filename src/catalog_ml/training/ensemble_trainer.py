@@ -173,14 +173,13 @@ def _rows(outputs: dict[str, np.ndarray], index: np.ndarray) -> dict[str, np.nda
 
 
 def _cross_validate(data: LabelledProducts, labels: list[str], classes: list[str],
-                    common: np.ndarray, rare: np.ndarray, price_scale: PriceScale,
+                    targets: np.ndarray, common: np.ndarray, rare: np.ndarray,
+                    price_scale: PriceScale,
                     encoder_version: str, options: EnsembleOptions, say: Progress
                     ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray,
                                list[str]]:
     """Out-of-fold log-probabilities of every member for the ``common`` rows, their fold, and
     the baseline's out-of-fold predictions."""
-    index = {c: i for i, c in enumerate(classes)}
-    targets = np.asarray([index[c] for c in labels])
     log_probs: dict[str, np.ndarray] = {}
     present: dict[str, np.ndarray] = {}
     fold_of = np.full(len(labels), -1)
@@ -253,7 +252,8 @@ def train_ensemble(data: LabelledProducts, price_scale: PriceScale, encoder_vers
         f"final model on {len(dev)}, {len(holdout)} held out")
 
     log_probs, present, fold_of, baseline = _cross_validate(
-        data, labels, classes, common, rare, price_scale, encoder_version, options, say)
+        data, labels, classes, targets, common, rare, price_scale, encoder_version, options,
+        say)
     tuning = common[~held[common]]  # out-of-fold rows the mix may learn from
     truth = [labels[i] for i in common]
     nested: dict[str, list[str]] = {BASELINE: [baseline[i] for i in common]}
@@ -273,13 +273,11 @@ def train_ensemble(data: LabelledProducts, price_scale: PriceScale, encoder_vers
         nested[view] = [guesses[i] for i in common.tolist()]
         view_weights[view] = fit_weights(_rows(log_probs, tuning), _rows(present, tuning),
                                          targets[tuning], names)
-    folds_of_common = fold_of[common]
-    cross_validation = {view: {
-        **evaluation.mean_and_spread([evaluation.level_metrics(
-            [truth[i] for i in np.flatnonzero(folds_of_common == fold)],
-            [guesses[i] for i in np.flatnonzero(folds_of_common == fold)])
-            for fold in range(options.folds)]),
-    } for view, guesses in nested.items()}
+    per_fold = [np.flatnonzero(fold_of[common] == fold) for fold in range(options.folds)]
+    cross_validation = {
+        view: evaluation.mean_and_spread([evaluation.level_metrics(
+            [truth[i] for i in rows], [guesses[i] for i in rows]) for rows in per_fold])
+        for view, guesses in nested.items()}
     pooled = {view: evaluation.level_metrics(truth, guesses) for view, guesses in nested.items()}
 
     weights, temperature = view_weights["ensemble"]
