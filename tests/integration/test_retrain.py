@@ -72,6 +72,11 @@ def test_cli_train_registers_the_first_champion_and_lists_it(world, env, capsys)
     assert classified.num_rows == 60
 
 
+def test_an_unknown_label_snapshot_is_a_clear_error(world, env, capsys):
+    assert main(["train", "--labels-version", "99", "--lake", world["settings"].lake]) == 1
+    assert "labels has no version 99; its versions are 0 to" in capsys.readouterr().err
+
+
 def test_a_worse_challenger_is_not_promoted_and_the_comparison_is_stored(world):
     """A model trained on shuffled labels loses the A/B on the same held-out products."""
     settings, lake = world["settings"], world["lake"]

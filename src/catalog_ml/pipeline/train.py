@@ -41,6 +41,11 @@ class NotEnoughLabelsError(ValueError):
 
 def labelled_products(lake: Lake, labels_version: int | None = None) -> pd.DataFrame:
     """Current content of each labelled product with its most recent label."""
+    if labels_version is not None:
+        latest = lake.version("labels")
+        if latest is None or not 0 <= labels_version <= latest:
+            raise LookupError(f"labels has no version {labels_version}; its versions are "
+                              + ("none yet" if latest is None else f"0 to {latest}"))
     labels = lake.read("labels", version=labels_version).to_pandas()
     if labels.empty:
         return labels
