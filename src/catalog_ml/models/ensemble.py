@@ -113,6 +113,12 @@ def combine(log_probs: dict[str, np.ndarray], present: dict[str, np.ndarray],
     return total / np.maximum(mass, 1e-12)[:, None] / temperature
 
 
+def mixed_probabilities(log_probs: dict[str, np.ndarray], present: dict[str, np.ndarray],
+                        weights: dict[str, float], temperature: float) -> np.ndarray:
+    """Class probabilities of the mix: what serving and every evaluation decide from."""
+    return np.exp(log_softmax(combine(log_probs, present, weights, temperature)))
+
+
 @dataclass
 class EnsembleModel:
     classes: list[str]
@@ -130,8 +136,8 @@ class EnsembleModel:
 
     def probabilities(self, batch: ProductBatch) -> tuple[np.ndarray, np.ndarray]:
         log_probs, present, modality_weights = self.members.outputs(batch)
-        logits = combine(log_probs, present, self.weights, self.temperature)
-        return np.exp(log_softmax(logits)), modality_weights
+        return mixed_probabilities(log_probs, present, self.weights, self.temperature), \
+            modality_weights
 
     def predict(self, batch: ProductBatch, top_k: int = 3) -> Prediction:
         probabilities, modality_weights = self.probabilities(batch)

@@ -30,7 +30,6 @@ class ModelRecord:
     artifact_path: str
     metrics: dict[str, Any]
     encoder_version: str
-    promoted_at: dt.datetime | None = None
 
 
 def artifact_relative(version: str) -> str:
@@ -49,8 +48,7 @@ def _as_record(row: dict[str, Any]) -> ModelRecord:
     return ModelRecord(version=row["version"], status=row["status"],
                        artifact_path=row["artifact_path"],
                        metrics=json.loads(row["metrics"] or "{}"),
-                       encoder_version=row["encoder_version"],
-                       promoted_at=row.get("promoted_at"))
+                       encoder_version=row["encoder_version"])
 
 
 def _champion_row(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -118,7 +116,7 @@ def promote(lake: Lake, version: str) -> ModelRecord:
         elif row["status"] == CHAMPION:
             changed.append({**row, "status": RETIRED})
     lake.upsert("models", pa.Table.from_pylist(changed, schema=MODELS.schema))
-    return _as_record({**rows[version], "status": CHAMPION, "promoted_at": now})
+    return _as_record({**rows[version], "status": CHAMPION})
 
 
 def rollback(lake: Lake) -> ModelRecord:

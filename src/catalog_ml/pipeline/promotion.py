@@ -20,6 +20,7 @@ from catalog_ml.lake import Lake
 from catalog_ml.lake.tables import MODEL_COMPARISONS
 from catalog_ml.models.ensemble import EnsembleModel, ProductBatch
 from catalog_ml.models.registry import ModelRecord
+from catalog_ml.pipeline.embed import attach_vectors
 from catalog_ml.training.evaluation import depth, level_metrics
 
 log = logging.getLogger(__name__)
@@ -56,8 +57,6 @@ def compare_with_champion(lake: Lake, challenger: EnsembleModel, challenger_vers
         row.update(challenger_wins=True, details=json.dumps(details),
                    reason=f"the champion cannot be loaded ({exc}); the challenger replaces it")
         return _store(lake, row)
-    from catalog_ml.pipeline.train import attach_vectors
-
     if model.encoder_version != challenger.encoder_version:
         base = holdout.drop(columns=["text_vector", "image_vector"])
         champion_rows = attach_vectors(lake, base, model.encoder_version)

@@ -15,7 +15,6 @@ import pyarrow as pa
 
 from catalog_ml.config import Settings
 from catalog_ml.lake import Lake
-from catalog_ml.lake.tables import spec_for
 from catalog_ml.models.registry import record
 from catalog_ml.reports.inventory import inventory
 from catalog_ml.reports.night_data import load_night
@@ -31,12 +30,8 @@ def report_path(night: dt.date) -> str:
 
 
 def _write(lake: Lake, name: str, night: dt.date, frame: pd.DataFrame) -> int:
-    spec = spec_for(name)
-    frame = frame.assign(run_date=night)
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    lake.replace_slice(name, table.select([f.name for f in spec.schema
-                                           if f.name in table.column_names]),
-                       {"run_date": night})
+    table = pa.Table.from_pandas(frame.assign(run_date=night), preserve_index=False)
+    lake.replace_slice(name, table, {"run_date": night})  # conform() orders the columns
     return len(frame)
 
 

@@ -24,7 +24,7 @@ from catalog_ml.lake import Lake
 from catalog_ml.models.ensemble import ProductBatch
 from catalog_ml.models.inputs import PriceScale
 from catalog_ml.models.registry import champion, promote, record, register
-from catalog_ml.pipeline.embed import embed_products
+from catalog_ml.pipeline.embed import attach_vectors, embed_products
 from catalog_ml.pipeline.promotion import compare_with_champion, latest_comparison
 from catalog_ml.training.ensemble_trainer import EnsembleOptions, LabelledProducts, train_ensemble
 from catalog_ml.training.report import evaluation_html
@@ -54,12 +54,6 @@ def labelled_products(lake: Lake, labels_version: int | None = None) -> pd.DataF
     products = lake.read("products").to_pandas().drop(columns=["category"])
     return products.merge(labels, on="product_id", how="inner")
 
-
-def attach_vectors(lake: Lake, frame: pd.DataFrame, encoder_version: str) -> pd.DataFrame:
-    vectors = lake.read("embeddings", where={"encoder_version": encoder_version},
-                        columns=["product_id", "content_hash", "text_vector", "image_vector"])
-    vectors = vectors.to_pandas().drop_duplicates(["product_id", "content_hash"])
-    return frame.merge(vectors, on=["product_id", "content_hash"], how="inner")
 
 
 def options_from(settings: Settings) -> EnsembleOptions:

@@ -50,11 +50,11 @@ def load_night(lake: Lake, night: dt.date) -> NightData:
     snapshot = _snapshot(lake, night)
     before = previous_night(lake, night)
     previous_snapshot = _snapshot(lake, before) if before else snapshot.iloc[:0]
+    classified = _classified(lake, night, snapshot)
     return NightData(
-        night=night, previous_night=before,
-        classified=_classified(lake, night, snapshot), snapshot=snapshot,
+        night=night, previous_night=before, classified=classified, snapshot=snapshot,
         quarantine=lake.read("quarantine", where={"dump_date": night},
                              columns=["source_row", "product_id", "reasons"]).to_pandas(),
         previous_classified=_classified(lake, before, previous_snapshot) if before
-        else _classified(lake, night, snapshot).iloc[:0],
+        else classified.iloc[:0],
         previous_snapshot=previous_snapshot)

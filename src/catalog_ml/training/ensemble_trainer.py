@@ -31,6 +31,7 @@ from catalog_ml.models.ensemble import (
     Members,
     ProductBatch,
     combine,
+    mixed_probabilities,
 )
 from catalog_ml.models.inputs import PriceScale
 from catalog_ml.models.lexical import TfidfFeatures
@@ -163,7 +164,7 @@ def fit_weights(log_probs: dict[str, np.ndarray], present: dict[str, np.ndarray]
 def _decide(log_probs: dict[str, np.ndarray], present: dict[str, np.ndarray],
             weights: dict[str, float], temperature: float, classes: list[str]
             ) -> tuple[list[str], np.ndarray]:
-    probabilities = np.exp(log_softmax(combine(log_probs, present, weights, temperature)))
+    probabilities = mixed_probabilities(log_probs, present, weights, temperature)
     best = probabilities.argmax(1)
     return [classes[i] for i in best], probabilities[np.arange(len(best)), best]
 
@@ -332,12 +333,13 @@ def evaluate_holdout(model: EnsembleModel, data: LabelledProducts, labels: list[
     batch = data.batch.subset(rows)
     true = [labels[i] for i in rows]
     log_probs, present, _ = model.members.outputs(batch)
-    views = {}
+    views, decisions = {}, {}
     for view, (weights, temperature) in view_weights.items():
-        predicted, confidence = _decide(log_probs, present, weights, temperature,
-                                        model.classes)
-        views[view] = evaluation.summary(true, predicted, confidence, model.review_threshold)
-    predicted, _ = _decide(log_probs, present, model.weights, model.temperature, model.classes)
+        decisions[view], confidence = _decide(log_probs, present, weights, temperature,
+                                              model.classes)
+        views[view] = evaluation.summary(true, decisions[view], confidence,
+                                         model.review_threshold)
+    predicted = decisions["ensemble"]  # the view whose weights the model carries
     return {**views["ensemble"], "views": views,
             "per_class": evaluation.per_class(true, predicted),
             "confusion": evaluation.confusion(true, predicted),
