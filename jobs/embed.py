@@ -7,7 +7,5 @@ Runs on local[*] by default; spark-submit's --master and --conf take precedence.
 
 from _entry import run_job
 
-from catalog_ml.pipeline.embed import embed_night
-
 if __name__ == "__main__":
-    run_job(embed_night, __doc__)
+    run_job("embed", __doc__)

@@ -5,7 +5,5 @@
 
 from _entry import run_job
 
-from catalog_ml.pipeline.ingest import ingest_night
-
 if __name__ == "__main__":
-    run_job(ingest_night, __doc__)
+    run_job("ingest", __doc__)

@@ -1,8 +1,10 @@
 """The ``catalog-ml`` command: nightly, report, review, train, models, promote, rollback,
-query, demo.
+query, vacuum, demo.
 
-Exit codes: 0 done, 2 the night was stopped by a data problem (the message names it),
-1 anything else.
+Exit codes: 0 done; 2 a data problem (the dump, labels, a review file, a model artifact; the
+message names the file, row or field); 64 a usage or configuration error (an option, setting,
+path or statement); 74 the machine refused (disk full, read-only, permission); 75 another
+writer holds the lake or won a race (retry); 1 a bug in catalog-ml (shown with its traceback).
 """
 
 from __future__ import annotations
@@ -12,10 +14,20 @@ import datetime as dt
 import json
 import logging
 import sys
-from collections.abc import Sequence
-from typing import Any
+import traceback
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
 
 from catalog_ml.config import Settings, load_settings
+from catalog_ml.errors import (
+    EXIT_BUG,
+    EXIT_CONFIG,
+    CatalogMLError,
+    ConfigError,
+    DataError,
+    EnvironmentFault,
+    translate,
+)
 
 QUIET_LOGGERS = ("py4j", "great_expectations", "urllib3", "httpx", "transformers")
 
@@ -27,8 +39,17 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    return load_settings(getattr(args, "config", None), lake=getattr(args, "lake", None))
+class Parser(argparse.ArgumentParser):
+    """argparse with usage errors at exit code 64, apart from the data problems' 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_CONFIG, f"{self.prog}: usage: {message}\n")
+
+
+def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
+    return load_settings(getattr(args, "config", None), lake=getattr(args, "lake", None),
+                         **overrides)
 
 
 def _print_table(table: Any, fmt: str) -> None:
@@ -56,7 +77,7 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     from catalog_ml.pipeline.nightly import run_night
     from catalog_ml.query import night_summary
 
-    settings = _settings(args)
+    settings = _settings(args, allow_new_categories=args.allow_new_categories or None)
 
     def show(step: str, result: dict[str, Any]) -> None:
         shown = {k: v for k, v in result.items() if k not in ("night",)}
@@ -70,9 +91,9 @@ def cmd_nightly(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from catalog_ml.pipeline.report import report_night
+    from catalog_ml.pipeline.nightly import run_step
 
-    result = report_night(_settings(args), args.date)
+    result = run_step("report", _settings(args), args.date)
     print(json.dumps({k: v for k, v in result.items() if k != "report"}, default=str))
     print(f"report: {result['report']}")
     return 0
@@ -90,7 +111,8 @@ def cmd_review_export(args: argparse.Namespace) -> int:
 def cmd_review_import(args: argparse.Namespace) -> int:
     from catalog_ml.pipeline.review import import_review
 
-    result = import_review(_settings(args), args.file)
+    result = import_review(_settings(args), args.file,
+                           allow_new_categories=args.allow_new_categories or None)
     print(f"{result['imported']} decisions imported into labels (version "
           f"{result['labels_version']}); the next `catalog-ml train` learns from them")
     return 0
@@ -122,7 +144,9 @@ def cmd_promote(args: argparse.Namespace) -> int:
     from catalog_ml.lake import Lake
     from catalog_ml.models.registry import promote
 
-    entry = promote(Lake.from_settings(_settings(args)), args.version)
+    lake = Lake.from_settings(_settings(args)).require()
+    with lake.writer(f"promote {args.version}"):
+        entry = promote(lake, args.version)
     print(f"{entry.version} is the champion; run `airflow dags trigger catalog_reclassify` "
           "(or the next night) to classify with it")
     return 0
@@ -132,7 +156,9 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     from catalog_ml.lake import Lake
     from catalog_ml.models.registry import rollback
 
-    entry = rollback(Lake.from_settings(_settings(args)))
+    lake = Lake.from_settings(_settings(args)).require()
+    with lake.writer("rollback"):
+        entry = rollback(lake)
     print(f"rolled back: {entry.version} is the champion again")
     return 0
 
@@ -142,7 +168,26 @@ def cmd_query(args: argparse.Namespace) -> int:
     from catalog_ml.query import run_query
 
     settings = _settings(args)
-    _print_table(run_query(Lake.from_settings(settings), args.sql), args.format)
+    _print_table(run_query(Lake.from_settings(settings).require(), args.sql), args.format)
+    return 0
+
+
+def cmd_vacuum(args: argparse.Namespace) -> int:
+    from catalog_ml.lake import Lake
+    from catalog_ml.lake.maintenance import vacuum
+
+    settings = _settings(args)
+    hours = settings.vacuum_retention_hours if args.retention_hours is None \
+        else args.retention_hours
+    if hours < 0:
+        raise ConfigError(f"--retention-hours must be 0 or more, got {hours}")
+    result = vacuum(Lake.from_settings(settings).require(), hours, dry_run=args.dry_run)
+    deleted = sum(t["files"] for t in result["tables"].values())
+    verb = "would delete" if args.dry_run else "deleted"
+    print(f"vacuum ({hours:g} h retention): {verb} {deleted} files, "
+          f"{len(result['debris'])} leftovers of killed Spark writes, "
+          f"{len(result['staging'])} staging folders; label snapshots kept: "
+          f"{result['kept_label_versions'] or 'none'}")
     return 0
 
 
@@ -152,7 +197,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     from catalog_ml.lake import Lake
     from catalog_ml.models.registry import summary_rows
 
-    rows = summary_rows(Lake.from_settings(_settings(args)))
+    rows = summary_rows(Lake.from_settings(_settings(args)).require())
     _print_table(pa.Table.from_pylist(rows) if rows else pa.table({"version": []}), args.format)
     return 0
 
@@ -173,7 +218,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="catalog-ml", description=__doc__)
+    parser = Parser(prog="catalog-ml", description=__doc__,
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument("--config", help="TOML settings file (default: catalog-ml.toml)")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -186,6 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
         "nightly", help="validate, ingest, embed and classify one night's dump"))
     nightly.add_argument("--dump", required=True, help="the dump folder")
     nightly.add_argument("--date", required=True, type=_date, help="the night, YYYY-MM-DD")
+    nightly.add_argument("--allow-new-categories", action="store_true",
+                         help="accept dump labels outside the lake's taxonomy")
     nightly.set_defaults(func=cmd_nightly)
 
     train = with_lake(commands.add_parser(
@@ -230,7 +278,17 @@ def build_parser() -> argparse.ArgumentParser:
     take = with_lake(review_commands.add_parser(
         "import", help="add the decisions of a filled review CSV to labels"))
     take.add_argument("file")
+    take.add_argument("--allow-new-categories", action="store_true",
+                      help="accept decisions outside the lake's taxonomy")
     take.set_defaults(func=cmd_review_import)
+
+    vacuum = with_lake(commands.add_parser(
+        "vacuum", help="delete replaced files, leftovers of killed writes, old staging"))
+    vacuum.add_argument("--retention-hours", type=float,
+                        help="keep files replaced more recently (default: "
+                             "vacuum_retention_hours, 168)")
+    vacuum.add_argument("--dry-run", action="store_true", help="list, delete nothing")
+    vacuum.set_defaults(func=cmd_vacuum)
 
     schemas = commands.add_parser("schemas", help="rewrite schemas/ from the code")
     schemas.set_defaults(func=cmd_schemas)
@@ -250,21 +308,45 @@ def configure_logging(verbose: bool) -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
+def _kind(error: CatalogMLError) -> str:
+    from catalog_ml.dump import DumpError
+
+    if isinstance(error, DumpError):
+        return "night stopped"
+    if isinstance(error, DataError):
+        return "data problem"
+    if isinstance(error, ConfigError):
+        return "configuration"
+    if isinstance(error, EnvironmentFault):
+        return "environment"
+    return "conflict, retry later"
+
+
+def guarded(run: Callable[[], int], verbose: bool = False, prog: str = "catalog-ml") -> int:
+    """Run a command; a user-side failure is one line and its exit code, a bug a traceback."""
+    try:
+        return int(run())
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        error = translate(exc)
+        if error is None:
+            traceback.print_exc()
+            print(f"{prog}: this is a bug in catalog-ml ({type(exc).__name__}); please report "
+                  "it with the traceback above", file=sys.stderr)
+            return EXIT_BUG
+        if verbose:
+            traceback.print_exc()
+        message = " ".join(str(error).split("\n"))
+        print(f"{prog}: {_kind(error)}: {message}", file=sys.stderr)
+        return error.exit_code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(args.verbose)
-    from catalog_ml.dump import DumpError
-
-    try:
-        return int(args.func(args))
-    except DumpError as exc:
-        print(f"catalog-ml: night stopped: {exc}", file=sys.stderr)
-        return 2
-    except (ValueError, LookupError, RuntimeError) as exc:
-        if args.verbose:
-            raise
-        print(f"catalog-ml: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
+    return guarded(lambda: args.func(args), verbose=args.verbose)
 
 
 if __name__ == "__main__":

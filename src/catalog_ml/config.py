@@ -11,13 +11,21 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_type_hints
 
+from catalog_ml.errors import ConfigError
+
 ENV_PREFIX = "CATALOG_ML_"
+IMAGE_ENCODERS = ("efficientnet-lite0", "mobilenet_v2", "resnet50")
+SPARK_MEMORY = re.compile(r"^[1-9]\d*[kmgt]?$", re.IGNORECASE)
+SPARK_MASTER = re.compile(
+    r"^(local(\[(\*|[1-9]\d*)(,\s*[1-9]\d*)?\])?|spark://\S+|yarn|k8s://\S+|sc://\S+|mesos://\S+)$")
 
 
 def project_root() -> Path:
@@ -44,6 +52,18 @@ class Settings:
     max_title_chars: int = 2000
     max_description_chars: int = 50_000
     check_images: bool = True
+    max_image_pixels: int = 50_000_000  # width x height; a larger photo is a broken row
+    max_image_bytes: int = 20_000_000  # a larger file or download is a broken row / no vector
+    max_category_depth: int = 8  # a deeper taxonomy path is a broken row
+    allow_new_categories: bool = False  # labels outside the lake's taxonomy are refused
+    # Remote photos (http/https): hosts as names or '*.shop.example'; '*' = any public host
+    image_allowed_hosts: list[str] = field(default_factory=lambda: ["*"])
+    image_allow_private_networks: bool = False  # loopback, private, link-local addresses
+    image_fetch_timeout_s: float = 10.0  # total per photo, connect to last byte
+
+    # Lake housekeeping
+    lake_lock_timeout_s: float = 300.0  # how long a writer waits for another to finish
+    vacuum_retention_hours: float = 168.0  # files replaced longer ago than this are deleted
 
     # Spark
     spark_master: str = "local[*]"
@@ -87,7 +107,40 @@ class Settings:
         return self.dump_template.format(date=night, ds=night, ds_nodash=night.replace("-", ""))
 
     def replace(self, **changes: Any) -> Settings:
+        """A copy with some fields changed; checked like any other (ConfigError)."""
+        unknown = set(changes) - {f.name for f in fields(self)}
+        if unknown:
+            raise ConfigError(f"unknown setting(s) {sorted(unknown)}")
         return dataclasses.replace(self, **changes)
+
+    def __post_init__(self) -> None:
+        _check_types(self)
+        _check(self)
+
+
+def _check_types(settings: Settings) -> None:
+    """Each field holds its declared type, whichever way the object was made."""
+    for name, kind in get_type_hints(Settings).items():
+        value = getattr(settings, name)
+        if kind is bool:
+            ok = isinstance(value, bool)
+        elif kind is int:
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        elif kind is float:
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        elif kind == dict[str, str]:
+            ok = isinstance(value, dict) and all(
+                isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+        elif kind == list[str]:
+            ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        else:
+            ok = isinstance(value, str)
+        if not ok:
+            raise ConfigError(f"setting {name!r}: expected {_type_name(kind)}, got {value!r}")
+
+
+def _type_name(kind: Any) -> str:
+    return getattr(kind, "__name__", str(kind))
 
 
 def _coerce(name: str, raw: Any, kind: Any) -> Any:
@@ -109,9 +162,17 @@ def _coerce(name: str, raw: Any, kind: Any) -> Any:
         if kind == dict[str, str]:
             value = json.loads(raw) if isinstance(raw, str) else dict(raw)
             return {str(k): str(v) for k, v in value.items()}
+        if kind == list[str]:
+            if isinstance(raw, str):
+                text = raw.strip()
+                items = json.loads(text) if text.startswith("[") else text.split(",")
+            else:
+                items = list(raw)
+            return [str(v).strip() for v in items if str(v).strip()]
         return str(raw)
-    except (ValueError, TypeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"setting {name!r}: cannot read {raw!r} as {kind}: {exc}") from exc
+    except (ValueError, TypeError, json.JSONDecodeError, AttributeError) as exc:
+        raise ConfigError(f"setting {name!r}: cannot read {raw!r} as {_type_name(kind)}: "
+                          f"{exc}") from exc
 
 
 def load_settings(config_file: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
@@ -124,11 +185,11 @@ def load_settings(config_file: str | os.PathLike[str] | None = None, **overrides
     if path is None and (project_root() / "catalog-ml.toml").exists():
         path = project_root() / "catalog-ml.toml"
     if path is not None:
-        with open(path, "rb") as handle:
-            data = tomllib.load(handle)
+        data = _read_toml(Path(path))
         unknown = set(data) - known
         if unknown:
-            raise ValueError(f"{path}: unknown settings {sorted(unknown)}; known: {sorted(known)}")
+            raise ConfigError(f"{path}: unknown settings {sorted(unknown)}; "
+                              f"known: {sorted(known)}")
         values.update({k: _coerce(k, v, hints[k]) for k, v in data.items()})
 
     for name in known:
@@ -138,29 +199,95 @@ def load_settings(config_file: str | os.PathLike[str] | None = None, **overrides
 
     for name, value in overrides.items():
         if name not in known:
-            raise ValueError(f"unknown setting {name!r}")
+            raise ConfigError(f"unknown setting {name!r}")
         if value is not None:
             values[name] = _coerce(name, value, hints[name])
 
-    settings = Settings(**values)
-    _check(settings)
-    return settings
+    return Settings(**values)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"settings file {path} does not exist (--config or "
+                          f"{ENV_PREFIX}CONFIG)") from None
+    except IsADirectoryError:
+        raise ConfigError(f"settings file {path} is a folder, not a TOML file") from None
+    except OSError as exc:
+        raise ConfigError(f"settings file {path} cannot be read: {exc.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"settings file {path} is not valid TOML: {exc}") from None
+
+
+# (setting, lowest, highest), bounds included
+_RANGES: tuple[tuple[str, float, float], ...] = (
+    ("max_reject_share", 0.0, 1.0),
+    ("max_title_chars", 1, 10_000_000),
+    ("max_description_chars", 1, 100_000_000),
+    ("max_image_pixels", 1, 2_000_000_000),
+    ("max_image_bytes", 1, 2_000_000_000),
+    ("max_category_depth", 1, 64),
+    ("image_fetch_timeout_s", 0.1, 600),
+    ("lake_lock_timeout_s", 0, 86_400),
+    ("vacuum_retention_hours", 0, 87_600),
+    ("text_max_tokens", 8, 512),
+    ("text_batch_size", 1, 65_536),
+    ("image_size", 32, 1024),
+    ("image_batch_size", 1, 65_536),
+    ("train_epochs", 1, 10_000),
+    ("train_batch_size", 1, 1_000_000),
+    ("train_learning_rate", 1e-7, 10),
+    ("train_validation_share", 0.01, 0.9),
+    ("fusion_width", 8, 8192),
+    ("cv_folds", 2, 50),
+    ("cv_max_products", 10, 1_000_000_000),
+    ("holdout_share", 0.0, 0.9),
+    ("review_precision", 0.5, 1.0),
+    ("min_leaf_examples", 1, 1_000_000),
+    ("promotion_margin", 0.0, 1.0),
+    ("top_k", 1, 100),
+)
 
 
 def _check(settings: Settings) -> None:
-    if not 0.0 <= settings.max_reject_share <= 1.0:
-        raise ValueError("setting 'max_reject_share' must lie in [0, 1]")
-    if settings.precision not in {"auto", "fp32", "bf16", "fp16"}:
-        raise ValueError("setting 'precision' must be one of auto, fp32, bf16, fp16")
-    if settings.device not in {"auto", "cpu", "cuda"}:
-        raise ValueError("setting 'device' must be one of auto, cpu, cuda")
+    """Each value within what the code can work with; the message names the setting."""
+    for name, low, high in _RANGES:
+        value = getattr(settings, name)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"setting {name!r} must be a finite number, got {value!r}")
+        if not low <= value <= high:
+            raise ConfigError(f"setting {name!r} must lie in [{low}, {high}], got {value!r}")
+    if settings.review_precision >= 1.0:
+        raise ConfigError("setting 'review_precision' must lie in [0.5, 1)")
+    if settings.holdout_share >= 0.9:
+        raise ConfigError("setting 'holdout_share' must lie in [0, 0.9)")
+    if not math.isfinite(settings.review_threshold) or settings.review_threshold > 1.0:
+        raise ConfigError("setting 'review_threshold' must be at most 1 (negative: the model's)")
+    choices = {"precision": ("auto", "fp32", "bf16", "fp16"), "device": ("auto", "cpu", "cuda"),
+               "image_encoder": IMAGE_ENCODERS}
+    for name, allowed in choices.items():
+        if getattr(settings, name) not in allowed:
+            raise ConfigError(f"setting {name!r} must be one of {', '.join(allowed)}, "
+                              f"got {getattr(settings, name)!r}")
     if "{date}" not in settings.dump_template and "{ds" not in settings.dump_template:
-        raise ValueError("setting 'dump_template' must contain {date} (or {ds} / {ds_nodash})")
-    if settings.review_threshold > 1.0:
-        raise ValueError("setting 'review_threshold' must be at most 1 (negative: the model's)")
-    if not 0.5 <= settings.review_precision < 1.0:
-        raise ValueError("setting 'review_precision' must lie in [0.5, 1)")
-    if settings.cv_folds < 2:
-        raise ValueError("setting 'cv_folds' must be 2 or more")
-    if not 0.0 <= settings.holdout_share < 0.9:
-        raise ValueError("setting 'holdout_share' must lie in [0, 0.9)")
+        raise ConfigError("setting 'dump_template' must contain {date} (or {ds} / {ds_nodash})")
+    try:
+        settings.dump_dir("2026-01-01")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ConfigError(f"setting 'dump_template': {settings.dump_template!r} has an "
+                          f"unknown placeholder ({exc}); use {{date}}") from None
+    if not settings.lake.strip():
+        raise ConfigError("setting 'lake' is empty")
+    if not SPARK_MASTER.match(settings.spark_master):
+        raise ConfigError(f"setting 'spark_master': {settings.spark_master!r} is not a Spark "
+                          "master URL (local[*], local[N], spark://HOST:PORT, yarn, k8s://..., "
+                          "sc://...)")
+    if not SPARK_MEMORY.match(settings.spark_driver_memory):
+        raise ConfigError(f"setting 'spark_driver_memory': {settings.spark_driver_memory!r} is "
+                          "not a JVM memory size like 4g or 512m")
+    for pattern in settings.image_allowed_hosts:
+        if not re.fullmatch(r"\*|(\*\.)?[A-Za-z0-9.:\[\]_-]+", pattern):
+            raise ConfigError(f"setting 'image_allowed_hosts': {pattern!r} is not a host name, "
+                              "'*.domain' or '*'")

@@ -20,11 +20,13 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 
+from catalog_ml.errors import DataError
+
 DUMP_FILES = ("products.parquet", "products.csv", "products.jsonl")
 ROW_COLUMN = "_row"
 
 
-class DumpError(Exception):
+class DumpError(DataError):
     """The dump as a whole cannot be used tonight; the message names the problem."""
 
 
@@ -50,13 +52,18 @@ class RawDump:
 def find_dump_file(folder: Path) -> Path:
     if not folder.is_dir():
         raise DumpError(f"dump folder {folder} does not exist or is not a folder")
-    present = [folder / name for name in DUMP_FILES if (folder / name).is_file()]
+    present = [folder / name for name in DUMP_FILES
+               if (folder / name).is_file() or (folder / name).is_symlink()]
     if not present:
         raise DumpError(f"dump folder {folder} holds none of {', '.join(DUMP_FILES)}")
     if len(present) > 1:
         names = ", ".join(p.name for p in present)
         raise DumpError(f"dump folder {folder} holds several product files ({names}); keep one")
-    return present[0]
+    target = present[0]
+    if not target.resolve().is_relative_to(folder.resolve()) or not target.resolve().is_file():
+        raise DumpError(f"{target} is a link to a file outside the dump folder; copy the file "
+                        "into the folder instead")
+    return target
 
 
 def read_dump(folder: str | Path) -> RawDump:

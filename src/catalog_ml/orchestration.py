@@ -1,17 +1,31 @@
 """What the Airflow tasks call: the night from the run's context, and one step of it.
 
-A gate failure is a data problem, not a transient one: it fails the task at once
-(AirflowFailException), with no retries, and its message names the problem.
+A data problem (a gate failure, a label outside the taxonomy, a bad artifact) or a wrong
+setting is not transient: it fails the task at once (AirflowFailException), with no retries,
+and its message names the problem. A busy lake or a lost commit race (ConflictError) and the
+machine's refusals are raised as they are, so Airflow's retries take them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from catalog_ml.config import load_settings
-from catalog_ml.dump import DumpError
+from catalog_ml.errors import ConfigError, DataError
+
+
+@contextlib.contextmanager
+def failing_fast(what: str) -> Iterator[None]:
+    """Data and configuration problems fail the task without retries."""
+    try:
+        yield
+    except (DataError, ConfigError) as exc:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException(f"{what}: {exc}") from exc
 
 
 def night_from_context(context: Mapping[str, Any]) -> dt.date:
@@ -31,14 +45,10 @@ def nightly_task(step: str, context: Mapping[str, Any]) -> dict[str, Any]:
     from catalog_ml.pipeline.nightly import run_step
 
     params = context.get("params") or {}
-    settings = load_settings()
     night = night_from_context(context)
-    try:
+    with failing_fast(f"night {night} stopped at {step}"):
+        settings = load_settings()
         return run_step(step, settings, night, dump_dir=params.get("dump_dir") or None)
-    except DumpError as exc:
-        from airflow.sdk.exceptions import AirflowFailException
-
-        raise AirflowFailException(f"night {night} stopped at {step}: {exc}") from exc
 
 
 def retrain_task(context: Mapping[str, Any]) -> dict[str, Any]:
@@ -46,10 +56,11 @@ def retrain_task(context: Mapping[str, Any]) -> dict[str, Any]:
     from catalog_ml.pipeline.train import train_challenger
 
     params = context.get("params") or {}
-    settings = load_settings()
-    if params.get("epochs"):
-        settings = settings.replace(train_epochs=int(params["epochs"]))
-    result = train_challenger(settings, labels_version=params.get("labels_version"))
+    with failing_fast("retrain stopped"):
+        settings = load_settings()
+        if params.get("epochs"):
+            settings = settings.replace(train_epochs=int(params["epochs"]))
+        result = train_challenger(settings, labels_version=params.get("labels_version"))
     return {k: v for k, v in result.items() if k != "metrics"}
 
 
@@ -64,7 +75,8 @@ def promote_task(trained: Mapping[str, Any], context: Mapping[str, Any]) -> dict
         return {"version": trained["version"], "promoted": True, "reason": "first model"}
     if not params.get("promote", True):
         raise AirflowSkipException(f"{trained['version']} registered; promotion not asked for")
-    decision = promote_if_better(load_settings(), trained["version"])
+    with failing_fast("promotion stopped"):
+        decision = promote_if_better(load_settings(), trained["version"])
     if not decision["promoted"]:
         raise AirflowSkipException(f"{trained['version']} not promoted: {decision['reason']}")
     return decision
@@ -73,4 +85,5 @@ def promote_task(trained: Mapping[str, Any], context: Mapping[str, Any]) -> dict
 def reclassify_task() -> dict[str, Any]:
     from catalog_ml.pipeline.reclassify import reclassify_latest
 
-    return reclassify_latest(load_settings())
+    with failing_fast("reclassify stopped"):
+        return reclassify_latest(load_settings())

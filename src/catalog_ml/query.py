@@ -1,4 +1,10 @@
-"""SQL over the lake's tables by name, with DuckDB reading each Delta snapshot through Arrow."""
+"""Read-only SQL over the lake's tables by name, with DuckDB reading each Delta snapshot
+through Arrow.
+
+``catalog-ml query`` is for looking, not for changing: the connection has no access to files
+(no ``read_csv('/etc/passwd')``, no ``COPY ... TO`` into the lake, no ``ATTACH``, no
+extensions), its configuration is locked, and only a single SELECT (or EXPLAIN) is run.
+"""
 
 from __future__ import annotations
 
@@ -8,31 +14,56 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from catalog_ml.errors import ConfigError
 from catalog_ml.lake import ALL_TABLES, Lake
+
+READ_ONLY_CONFIG = {"enable_external_access": False, "autoload_known_extensions": False,
+                    "autoinstall_known_extensions": False, "allow_community_extensions": False}
+ALLOWED_STATEMENTS = ("SELECT", "EXPLAIN")
+
+
+class QueryError(ConfigError):
+    """A statement that is refused or fails; the message says why."""
 
 
 def connect(lake: Lake) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with one view per existing table (empty tables for the others)."""
-    connection = duckdb.connect()
+    """A read-only DuckDB connection with one view per table (empty where never written)."""
+    connection = duckdb.connect(config=dict(READ_ONLY_CONFIG))
     for name, spec in ALL_TABLES.items():
-        source: Any = (lake.table(name).to_pyarrow_dataset() if lake.exists(name)
+        table = lake.table_or_none(name)
+        source: Any = (table.to_pyarrow_dataset() if table is not None
                        else spec.schema.empty_table())
         connection.register(name, source)
+    connection.execute("SET lock_configuration = true")
     return connection
+
+
+def check_statement(connection: duckdb.DuckDBPyConnection, sql: str) -> None:
+    """One SELECT or EXPLAIN; anything else is refused before it runs."""
+    try:
+        statements = connection.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise QueryError(f"query is not valid SQL: {str(exc).splitlines()[0]}") from None
+    if len(statements) != 1:
+        raise QueryError(f"query must be exactly one statement, found {len(statements)}")
+    kind = statements[0].type.name
+    if kind not in ALLOWED_STATEMENTS:
+        raise QueryError(f"query is read-only: a {kind} statement is refused (only SELECT, "
+                         "WITH ... SELECT and EXPLAIN run)")
 
 
 def run_query(lake: Lake, sql: str) -> pa.Table:
     connection = connect(lake)
     try:
-        return connection.sql(sql).to_arrow_table()
+        check_statement(connection, sql)
+        result = connection.sql(sql)
+        if result is None:
+            raise QueryError("query returned no result set")
+        return result.to_arrow_table()
     except duckdb.Error as exc:
-        raise QueryError(f"query failed: {exc}") from exc
+        raise QueryError(f"query failed: {str(exc).splitlines()[0]}") from None
     finally:
         connection.close()
-
-
-class QueryError(ValueError):
-    pass
 
 
 def night_summary(lake: Lake, night: dt.date) -> dict[str, Any]:

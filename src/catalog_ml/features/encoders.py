@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from catalog_ml.config import Settings
+from catalog_ml.features.remote import FetchPolicy, ImageLimits
 
 log = logging.getLogger(__name__)
 _CACHE: dict[str, Any] = {}
@@ -35,6 +36,17 @@ class EncoderSpec:
     image_batch_size: int = 32
     device: str = "auto"
     precision: str = "auto"
+    max_image_bytes: int = 20_000_000
+    max_image_pixels: int = 50_000_000
+    image_allowed_hosts: tuple[str, ...] = ("*",)
+    image_allow_private_networks: bool = False
+    image_fetch_timeout_s: float = 10.0
+
+    def image_limits(self) -> ImageLimits:
+        return ImageLimits(max_bytes=self.max_image_bytes, max_pixels=self.max_image_pixels,
+                           fetch=FetchPolicy(tuple(self.image_allowed_hosts),
+                                             self.image_allow_private_networks,
+                                             self.image_fetch_timeout_s, self.max_image_bytes))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EncoderSpec:
@@ -50,6 +62,11 @@ class EncoderSpec:
             image_batch_size=settings.image_batch_size,
             device=settings.device,
             precision=settings.precision,
+            max_image_bytes=settings.max_image_bytes,
+            max_image_pixels=settings.max_image_pixels,
+            image_allowed_hosts=tuple(settings.image_allowed_hosts),
+            image_allow_private_networks=settings.image_allow_private_networks,
+            image_fetch_timeout_s=settings.image_fetch_timeout_s,
         )
 
     @property
@@ -92,7 +109,7 @@ class Encoders:
         log.info("loading encoders %s on %s (%s)", spec.version, runtime.device, runtime.dtype)
         self.text = TextEncoder(spec.text_path, runtime, spec.text_max_tokens)
         self.image = ImageEncoder(spec.image_encoder, runtime, spec.image_size,
-                                  spec.image_weights_path or None)
+                                  spec.image_weights_path or None, spec.image_limits())
 
     def encode_text(self, texts: list[str]) -> np.ndarray:
         return self.text.encode(texts, self.spec.text_batch_size)

@@ -10,7 +10,6 @@ whole product stays in view. Decoding runs in threads, overlapping the forward p
 from __future__ import annotations
 
 import io
-import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,10 +19,16 @@ import numpy as np
 import torch
 from PIL import Image
 
+from catalog_ml.config import IMAGE_ENCODERS
+from catalog_ml.features.remote import (
+    DEFAULT_LIMITS,
+    FetchRefused,
+    ImageLimits,
+    fetch,
+    pixel_problem,
+)
 from catalog_ml.features.runtime import Runtime
 
-IMAGE_ENCODERS = ("efficientnet-lite0", "mobilenet_v2", "resnet50")
-REMOTE_TIMEOUT_S = 10
 REMOTE_FAILURES_BEFORE_GIVING_UP = 20  # an unreachable image host must not cost 10 s a photo
 
 
@@ -70,25 +75,37 @@ def _build(name: str, weights: Path) -> tuple[torch.nn.Module, int, tuple[float,
     raise ValueError(f"unknown image encoder {name!r}; choose one of {IMAGE_ENCODERS}")
 
 
-def read_image_bytes(uri: str) -> bytes:
+class PhotoTooLarge(ValueError):
+    pass
+
+
+def read_image_bytes(uri: str, limits: ImageLimits = DEFAULT_LIMITS) -> bytes:
+    """The photo's bytes within the limits: local files by size, URLs through the policy."""
     parsed = urlparse(uri)
     if parsed.scheme in ("", "file"):
-        return Path(unquote(parsed.path) if parsed.scheme else uri).read_bytes()
+        path = Path(unquote(parsed.path) if parsed.scheme else uri)
+        if path.stat().st_size > limits.max_bytes:
+            raise PhotoTooLarge(f"above max_image_bytes {limits.max_bytes:,}")
+        return path.read_bytes()
     if parsed.scheme in ("http", "https"):
-        with urllib.request.urlopen(uri, timeout=REMOTE_TIMEOUT_S) as response:
-            return response.read()
+        return fetch(uri, limits.fetch)
     if parsed.scheme == "s3":
         import pyarrow.fs as pafs
 
         filesystem, path = pafs.FileSystem.from_uri(uri)
         with filesystem.open_input_file(path) as handle:
+            if handle.size() > limits.max_bytes:
+                raise PhotoTooLarge(f"above max_image_bytes {limits.max_bytes:,}")
             return handle.read()
     raise ValueError(f"unsupported image URI scheme {parsed.scheme!r}")
 
 
-def load_square(uri: str, size: int) -> np.ndarray:
+def load_square(uri: str, size: int, limits: ImageLimits = DEFAULT_LIMITS) -> np.ndarray:
     """HWC uint8 array: the photo padded to a white square and resized."""
-    with Image.open(io.BytesIO(read_image_bytes(uri))) as image:
+    with Image.open(io.BytesIO(read_image_bytes(uri, limits))) as image:
+        problem = pixel_problem(image, limits.max_pixels)
+        if problem:
+            raise PhotoTooLarge(problem)
         image = image.convert("RGB")
         side = max(image.size)
         canvas = Image.new("RGB", (side, side), (255, 255, 255))
@@ -98,7 +115,8 @@ def load_square(uri: str, size: int) -> np.ndarray:
 
 class ImageEncoder:
     def __init__(self, name: str, runtime: Runtime, size: int = 224,
-                 weights_path: str | Path | None = None) -> None:
+                 weights_path: str | Path | None = None,
+                 limits: ImageLimits = DEFAULT_LIMITS) -> None:
         weights = Path(weights_path) if weights_path else _default_weights(name)
         model, self.dim, mean, std = _build(name, weights)
         self.name = name
@@ -109,6 +127,7 @@ class ImageEncoder:
         self.mean = torch.tensor(mean).view(1, 3, 1, 1) * 255
         self.std = torch.tensor(std).view(1, 3, 1, 1) * 255
         self.remote_failures = 0
+        self.limits = limits
 
     def _decoded(self, uris: list[str | None]) -> Iterator[tuple[np.ndarray | None, str]]:
         def load(uri: str | None) -> tuple[np.ndarray | None, str]:
@@ -118,7 +137,11 @@ class ImageEncoder:
             if remote and self.remote_failures >= REMOTE_FAILURES_BEFORE_GIVING_UP:
                 return None, "unreadable: remote images unreachable from this worker"
             try:
-                pixels = load_square(uri, self.size)
+                pixels = load_square(uri, self.size, self.limits)
+            except (FetchRefused, PhotoTooLarge) as exc:
+                return None, f"refused: {exc}"
+            except Image.DecompressionBombError:
+                return None, f"refused: above max_image_pixels {self.limits.max_pixels:,}"
             except Exception as exc:  # a bad photo must not stop the batch
                 if remote:
                     self.remote_failures += 1

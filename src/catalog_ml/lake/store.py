@@ -8,10 +8,11 @@ after a crash between "commit" and "task success" does not write twice.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,10 @@ from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 from deltalake.exceptions import TableNotFoundError
 
 from catalog_ml.config import Settings
-from catalog_ml.lake.tables import conform, spec_for
+from catalog_ml.errors import ConfigError, LakeNotFoundError, describe_os_error
+from catalog_ml.lake.files import open_filesystem
+from catalog_ml.lake.lock import writer_lock
+from catalog_ml.lake.tables import ALL_TABLES, conform, spec_for
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +56,73 @@ class Lake:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Lake:
-        return cls(settings.lake, settings.storage_options)
+        return cls(settings.lake, settings.storage_options,
+                   lock_timeout_s=settings.lake_lock_timeout_s)
 
-    def __init__(self, root: str, storage_options: Mapping[str, str] | None = None) -> None:
+    def __init__(self, root: str, storage_options: Mapping[str, str] | None = None,
+                 lock_timeout_s: float = 300.0) -> None:
         if "://" not in root:
             root = str(Path(root).expanduser().resolve())
         self.root = root.rstrip("/")
         self.storage_options = dict(storage_options or {})
+        self.lock_timeout_s = lock_timeout_s
+
+    @property
+    def is_local(self) -> bool:
+        return "://" not in self.root or self.root.startswith("file://")
+
+    # ---------------------------------------------------------------- the lake as a whole
+    def _check_local_root(self) -> Path | None:
+        if not self.is_local:
+            return None
+        root = Path(self.root.removeprefix("file://"))
+        if root.exists() and not root.is_dir():
+            raise ConfigError(f"setting 'lake': {root} is a file, not a folder")
+        return root
+
+    def initialised(self) -> bool:
+        """Whether any catalog-ml table lives here (a lake's first night creates them all)."""
+        root = self._check_local_root()
+        if root is not None and not root.is_dir():
+            return False
+        return any(DeltaTable.is_deltatable(self.path(name), self.storage_options or None)
+                   for name in ALL_TABLES)
+
+    def require(self) -> Lake:
+        """This lake, or LakeNotFoundError when nothing was ever written here (a typo)."""
+        if not self.initialised():
+            raise LakeNotFoundError(
+                f"no catalog-ml lake at {self.root}: no tables there; check --lake or "
+                "CATALOG_ML_LAKE (a lake is created by its first `catalog-ml nightly`)")
+        return self
+
+    @contextlib.contextmanager
+    def writer(self, purpose: str) -> Iterator[Lake]:
+        """Hold the lake's single-writer lock, with every table present, for the block."""
+        root = self._check_local_root()
+        if root is not None:
+            try:
+                root.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise describe_os_error(exc, "cannot create the lake folder") from None
+        with writer_lock(self.root, self.storage_options, purpose, self.lock_timeout_s):
+            self.ensure_tables()
+            yield self
+
+    def ensure_tables(self) -> list[str]:
+        """Create every missing table, empty, with its schema and partitioning."""
+        created = []
+        for name, spec in ALL_TABLES.items():
+            if DeltaTable.is_deltatable(self.path(name), self.storage_options or None):
+                continue
+            DeltaTable.create(self.path(name), spec.schema, mode="ignore",
+                              partition_by=list(spec.partition_by) or None,
+                              storage_options=self.storage_options or None,
+                              name=name, description=spec.description[:200] or None)
+            created.append(name)
+        if created:
+            log.info("lake %s: created tables %s", self.root, ", ".join(created))
+        return created
 
     # ---------------------------------------------------------------- locations and reads
     def path(self, name: str) -> str:
@@ -71,7 +135,7 @@ class Lake:
 
     def filesystem(self) -> tuple[pafs.FileSystem, str]:
         """The filesystem holding the lake and the lake root's path on it."""
-        return pafs.FileSystem.from_uri(self.root)
+        return open_filesystem(self.root, self.storage_options)
 
     def write_file(self, relative: str, payload: bytes) -> str:
         filesystem, root = self.filesystem()
@@ -226,7 +290,7 @@ class Lake:
             table.delete(equals_predicate(match))
 
 
-class TableMissingError(LookupError):
+class TableMissingError(ConfigError, LookupError):
     def __init__(self, name: str, path: str) -> None:
         super().__init__(f"table {name!r} does not exist yet at {path}")
         self.name = name

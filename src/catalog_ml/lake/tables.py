@@ -156,10 +156,13 @@ MODELS = TableSpec(
             pa.field("n_classes", pa.int64()),
             pa.field("encoder_version", pa.string(), nullable=False),
             pa.field("label_snapshot", pa.string()),
+            pa.field("artifact_sha256", pa.string()),
         ]
     ),
     keys=("version",),
-    description="The model registry: every version with its metrics and status.",
+    description="The model registry: every version with its metrics and status. "
+                "artifact_path is relative to the lake root; artifact_sha256 is checked on "
+                "every load.",
 )
 
 MODEL_COMPARISONS = TableSpec(

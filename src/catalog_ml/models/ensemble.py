@@ -5,23 +5,29 @@ and character n-grams), ``text_linear`` and ``image_linear`` (a linear head per 
 Their log-probabilities are averaged with weights learned on out-of-fold predictions, then
 divided by a temperature fitted on the same data. A member that cannot see a product (no photo
 for ``image_linear``) is left out of that product's average and the rest are renormalised.
-The artifact is one safetensors file and one JSON file; nothing is pickled.
+The artifact is one safetensors file and one JSON file; nothing is pickled. Its SHA-256
+(over both files) is kept in the registry and checked on every load, and the numbers in the
+JSON are checked too: an altered or mismatched artifact is an ``ArtifactError``, never a
+model that quietly relabels the catalog.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow.fs as pafs
 import torch
 from safetensors.numpy import load as load_arrays
 from safetensors.numpy import save as save_arrays
 
+from catalog_ml.errors import ArtifactError
+from catalog_ml.lake.files import open_filesystem
 from catalog_ml.models.fusion import FusionClassifier, FusionConfig, batched_forward
 from catalog_ml.models.inputs import ModelInputs, PriceScale, build_inputs
 from catalog_ml.models.lexical import TfidfFeatures, product_document
@@ -151,7 +157,8 @@ class EnsembleModel:
             else np.zeros(0),
             top_k=top, modality_weights=modality_weights)
 
-    def save(self, folder: str | Path) -> str:
+    def save(self, folder: str | Path, storage_options: dict[str, str] | None = None) -> str:
+        """Write the artifact; returns its SHA-256 (``artifact_digest`` of the two files)."""
         arrays: dict[str, np.ndarray] = {
             f"fusion.{k}": v.detach().cpu().float().contiguous().numpy()
             for k, v in self.members.fusion.state_dict().items()}
@@ -172,24 +179,55 @@ class EnsembleModel:
             "review_threshold": self.review_threshold,
             "metrics": self.metrics,
         }
-        filesystem, root = _filesystem(folder)
+        files = {WEIGHTS_FILE: save_arrays(arrays),
+                 CONFIG_FILE: json.dumps(meta, indent=1).encode()}
+        filesystem, root = open_filesystem(str(folder), storage_options)
         filesystem.create_dir(root, recursive=True)
-        for name, payload in ((WEIGHTS_FILE, save_arrays(arrays)),
-                              (CONFIG_FILE, json.dumps(meta, indent=1).encode())):
+        for name, payload in files.items():
             with filesystem.open_output_stream(f"{root}/{name}") as handle:
                 handle.write(payload)
-        return str(folder)
+        return artifact_digest(files)
 
     @classmethod
-    def load(cls, folder: str | Path) -> EnsembleModel:
-        filesystem, root = _filesystem(folder)
-        with filesystem.open_input_stream(f"{root}/{CONFIG_FILE}") as handle:
-            meta = json.loads(handle.read())
-        if meta.get("format") != FORMAT:
-            raise ValueError(f"{folder}: model format {meta.get('format')!r} is not {FORMAT!r}; "
-                             "retrain with `catalog-ml train`")
-        with filesystem.open_input_stream(f"{root}/{WEIGHTS_FILE}") as handle:
-            arrays = load_arrays(handle.read())
+    def load(cls, folder: str | Path, expected_sha256: str | None,
+             storage_options: dict[str, str] | None = None) -> EnsembleModel:
+        """The model at ``folder`` once its files match ``expected_sha256`` (the registry's)
+        and its numbers make sense; ArtifactError otherwise."""
+        files = read_artifact(folder, storage_options)
+        if expected_sha256 is None:
+            raise ArtifactError(f"{folder}: the registry holds no checksum for this model "
+                                "(registered by an older catalog-ml); retrain with "
+                                "`catalog-ml train`")
+        actual = artifact_digest(files)
+        if actual != expected_sha256:
+            raise ArtifactError(f"{folder}: the artifact's SHA-256 {actual[:12]}... is not the "
+                                f"registered {expected_sha256[:12]}...; its files were altered "
+                                "or replaced. Restore them or retrain")
+        try:
+            meta = json.loads(files[CONFIG_FILE])
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ArtifactError(f"{folder}: {CONFIG_FILE} is not JSON ({exc})") from None
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            found = meta.get("format") if isinstance(meta, dict) else None
+            raise ArtifactError(f"{folder}: model format {found!r} is not {FORMAT!r}; "
+                                "retrain with `catalog-ml train`")
+        try:
+            arrays = load_arrays(files[WEIGHTS_FILE])
+        except Exception as exc:  # safetensors raises its own error type for a bad file
+            raise ArtifactError(f"{folder}: {WEIGHTS_FILE} is not a safetensors file "
+                                f"({exc})") from None
+        try:
+            model = cls._from_parts(meta, arrays)
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            raise ArtifactError(f"{folder}: the artifact does not describe a usable model "
+                                f"({type(exc).__name__}: {str(exc)[:200]})") from None
+        problem = model.consistency_problem()
+        if problem:
+            raise ArtifactError(f"{folder}: {problem}")
+        return model
+
+    @classmethod
+    def _from_parts(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> EnsembleModel:
         fusion = FusionClassifier(FusionConfig(**meta["fusion"]))
         fusion.load_state_dict({k.removeprefix("fusion."): torch.from_numpy(v)
                                 for k, v in arrays.items() if k.startswith("fusion.")})
@@ -203,16 +241,57 @@ class EnsembleModel:
             image_linear=SoftmaxLinear.from_tensors(arrays, "image_linear")
             if "image_linear.coef" in arrays else None)
         return cls(classes=list(meta["classes"]), price_scale=PriceScale(**meta["price_scale"]),
-                   encoder_version=meta["encoder_version"], members=members,
-                   weights={k: float(v) for k, v in meta["weights"].items()},
+                   encoder_version=str(meta["encoder_version"]), members=members,
+                   weights={str(k): float(v) for k, v in meta["weights"].items()},
                    temperature=float(meta["temperature"]),
                    review_threshold=float(meta["review_threshold"]),
                    metrics=meta.get("metrics") or {})
 
+    def consistency_problem(self) -> str | None:
+        """What makes this model unusable (it would give NaN or wrong answers), or None."""
+        n = len(self.classes)
+        if n == 0 or len(set(self.classes)) != n or not all(
+                isinstance(c, str) and c for c in self.classes):
+            return "its classes are empty, repeated or not text"
+        if not math.isfinite(self.temperature) or self.temperature <= 0:
+            return f"temperature {self.temperature!r} is not a positive finite number"
+        if not math.isfinite(self.review_threshold) or self.review_threshold < 0.0:
+            # above 1 is fine: nothing is auto-accepted; below 0 would accept everything
+            return f"review_threshold {self.review_threshold!r} is not a number >= 0"
+        unknown = set(self.weights) - set(MEMBERS)
+        if unknown:
+            return f"weights name unknown members {sorted(unknown)}"
+        values = list(self.weights.values())
+        if not all(math.isfinite(w) and w >= 0 for w in values) or sum(values) <= 0:
+            return f"member weights {self.weights} are not non-negative with a positive sum"
+        heads = {"lexical": self.members.lexical, "text_linear": self.members.text_linear,
+                 "image_linear": self.members.image_linear}
+        for name, head in heads.items():
+            if head is not None and (head.coef.shape[0] != n or head.intercept.shape[0] != n):
+                return f"member {name} scores {head.coef.shape[0]} classes, the model has {n}"
+        if self.members.fusion.config.n_classes != n:
+            return (f"the fusion net scores {self.members.fusion.config.n_classes} classes, "
+                    f"the model has {n}")
+        return None
 
-def _filesystem(folder: str | Path) -> tuple[pafs.FileSystem, str]:
-    location = str(folder)
-    if "://" not in location:
-        location = str(Path(location).resolve())
-    filesystem, root = pafs.FileSystem.from_uri(location)
-    return filesystem, root.rstrip("/")
+
+def artifact_digest(files: dict[str, bytes]) -> str:
+    """SHA-256 over the artifact's files by name: what the registry records and checks."""
+    manifest = "".join(f"{name} {hashlib.sha256(files[name]).hexdigest()}\n"
+                       for name in sorted(files))
+    return hashlib.sha256(manifest.encode()).hexdigest()
+
+
+def read_artifact(folder: str | Path, storage_options: dict[str, str] | None = None
+                  ) -> dict[str, bytes]:
+    """The artifact's files by name; ArtifactError when one is missing or unreadable."""
+    filesystem, root = open_filesystem(str(folder), storage_options)
+    files = {}
+    for name in (CONFIG_FILE, WEIGHTS_FILE):
+        try:
+            with filesystem.open_input_stream(f"{root}/{name}") as handle:
+                files[name] = handle.read()
+        except (FileNotFoundError, OSError) as exc:
+            raise ArtifactError(f"{folder}: cannot read the model file {name} "
+                                f"({getattr(exc, 'strerror', None) or exc})") from None
+    return files

@@ -2,7 +2,9 @@
 
 A status change touches every affected row in one MERGE commit, so there is never a moment
 with two champions or none. Each version's folder holds the model (safetensors + JSON) and its
-evaluation report (``evaluation.json`` and ``evaluation.html``).
+evaluation report (``evaluation.json`` and ``evaluation.html``). Paths are stored relative to
+the lake and resolved against the lake that reads them, so a lake copied or restored elsewhere
+uses its own artifacts; each artifact's SHA-256 is stored and checked before the model is used.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from catalog_ml.errors import ConfigError
 from catalog_ml.lake import Lake
 from catalog_ml.lake.tables import MODELS
 from catalog_ml.models.ensemble import EnsembleModel
@@ -30,6 +33,16 @@ class ModelRecord:
     artifact_path: str
     metrics: dict[str, Any]
     encoder_version: str
+    artifact_sha256: str | None = None
+
+    def location(self, lake: Lake) -> str:
+        """Where this lake keeps the artifact (never the path another lake recorded)."""
+        return artifact_dir(lake, self.version)
+
+    def load(self, lake: Lake) -> EnsembleModel:
+        """The verified model (ArtifactError when its files fail their checks)."""
+        return EnsembleModel.load(self.location(lake), self.artifact_sha256,
+                                  lake.storage_options or None)
 
 
 def artifact_relative(version: str) -> str:
@@ -48,7 +61,8 @@ def _as_record(row: dict[str, Any]) -> ModelRecord:
     return ModelRecord(version=row["version"], status=row["status"],
                        artifact_path=row["artifact_path"],
                        metrics=json.loads(row["metrics"] or "{}"),
-                       encoder_version=row["encoder_version"])
+                       encoder_version=row["encoder_version"],
+                       artifact_sha256=row.get("artifact_sha256"))
 
 
 def _champion_row(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -63,8 +77,15 @@ def champion(lake: Lake) -> ModelRecord | None:
 def record(lake: Lake, version: str) -> ModelRecord:
     rows = {r["version"]: r for r in _records(lake)}
     if version not in rows:
-        raise KeyError(f"no model version {version!r}; versions: {sorted(rows)}")
+        raise UnknownVersionError(f"no model version {version!r}; versions: {sorted(rows)}")
     return _as_record(rows[version])
+
+
+class UnknownVersionError(ConfigError, KeyError):
+    """A version the registry does not hold (a typo in ``promote VERSION``)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 def new_version(now: dt.datetime, existing: set[str]) -> str:
@@ -84,14 +105,15 @@ def register(lake: Lake, model: EnsembleModel, label_snapshot: str,
     now = dt.datetime.now(dt.UTC)
     rows = _records(lake)
     version = new_version(now, {r["version"] for r in rows})
-    folder = model.save(artifact_dir(lake, version))
+    digest = model.save(artifact_dir(lake, version), lake.storage_options or None)
     if evaluation is not None:
         for name, text in zip((EVALUATION_JSON, EVALUATION_HTML), evaluation, strict=True):
             lake.write_file(f"{artifact_relative(version)}/{name}", text.encode())
     status = CHAMPION if champion_if_none and _champion_row(rows) is None else CHALLENGER
     row = {
         "version": version, "status": status, "created_at": now,
-        "promoted_at": now if status == CHAMPION else None, "artifact_path": folder,
+        "promoted_at": now if status == CHAMPION else None,
+        "artifact_path": artifact_relative(version), "artifact_sha256": digest,
         "metrics": json.dumps(model.metrics), "n_train": model.metrics.get(
             "protocol", {}).get("training"), "n_classes": len(model.classes),
         "encoder_version": model.encoder_version,
@@ -105,7 +127,7 @@ def promote(lake: Lake, version: str) -> ModelRecord:
     """Make ``version`` the champion and retire the current one, in one commit."""
     rows = {r["version"]: r for r in _records(lake)}
     if version not in rows:
-        raise KeyError(f"no model version {version!r}; versions: {sorted(rows)}")
+        raise UnknownVersionError(f"no model version {version!r}; versions: {sorted(rows)}")
     if rows[version]["status"] == CHAMPION:
         return _as_record(rows[version])
     now = dt.datetime.now(dt.UTC)
@@ -126,7 +148,7 @@ def rollback(lake: Lake) -> ModelRecord:
     earlier = [r for r in rows if r["status"] == RETIRED and r["promoted_at"] is not None
                and (current is None or r["version"] != current["version"])]
     if not earlier:
-        raise LookupError("nothing to roll back to: no earlier champion in the registry")
+        raise ConfigError("nothing to roll back to: no earlier champion in the registry")
     return promote(lake, max(earlier, key=lambda r: r["promoted_at"])["version"])
 
 

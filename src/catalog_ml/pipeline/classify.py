@@ -11,10 +11,12 @@ import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from catalog_ml.compute import get_spark
 from catalog_ml.config import Settings
+from catalog_ml.errors import MissingEmbeddingsError
 from catalog_ml.lake import Lake
 from catalog_ml.lake.spark_bridge import read_table, spark_schema, write_table
 from catalog_ml.lake.tables import CLASSIFICATIONS
@@ -26,21 +28,26 @@ TEXT_COLUMNS = ["title", "brand", "description", "attributes"]  # read by the le
 _MODELS: dict[str, Any] = {}
 
 
-class MissingEmbeddingsError(RuntimeError):
-    pass
-
-
-def _model(path: str) -> Any:
+def _model(path: str, sha256: str | None, storage_options: dict[str, str] | None) -> Any:
+    """The worker's model, loaded (and verified) once per artifact digest."""
     from catalog_ml.models.ensemble import EnsembleModel
 
-    if path not in _MODELS:
+    key = f"{path}@{sha256}"
+    if key not in _MODELS:
         _MODELS.clear()
-        _MODELS[path] = EnsembleModel.load(path)
-    return _MODELS[path]
+        _MODELS[key] = EnsembleModel.load(path, sha256, storage_options)
+    return _MODELS[key]
 
 
-def classify_batches(artifact: str, version: str, threshold: float, top_k: int,
-                     night: dt.date, parallel_tasks: int
+def needs_review(confidence: np.ndarray, threshold: float) -> list[bool]:
+    """Below the threshold, or not a number at all (NaN, inf): a person decides."""
+    finite = np.isfinite(confidence)
+    return (~(finite & (confidence >= threshold))).tolist()
+
+
+def classify_batches(artifact: str, sha256: str | None, version: str, threshold: float,
+                     top_k: int, night: dt.date, parallel_tasks: int,
+                     storage_options: dict[str, str] | None = None,
                      ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
     """``threshold`` < 0: the model's own review threshold (chosen for a target precision)."""
 
@@ -49,7 +56,7 @@ def classify_batches(artifact: str, version: str, threshold: float, top_k: int,
         from catalog_ml.models.ensemble import ProductBatch
 
         set_threads(parallel_tasks)
-        model = _model(artifact)
+        model = _model(artifact, sha256, storage_options)
         cut = model.review_threshold if threshold < 0 else threshold
         for batch in batches:
             frame = batch.to_pandas()
@@ -66,7 +73,7 @@ def classify_batches(artifact: str, version: str, threshold: float, top_k: int,
                 "top_k": [[{"category": c, "confidence": p} for c, p in top]
                           for top in prediction.top_k],
                 "model_version": [version] * n,
-                "needs_review": (prediction.confidence < cut).tolist(),
+                "needs_review": needs_review(prediction.confidence, cut),
                 "modality_weights": [{"text": float(w[0]), "image": float(w[1]),
                                       "price": float(w[2])}
                                      for w in prediction.modality_weights],
@@ -79,6 +86,8 @@ def classify_batches(artifact: str, version: str, threshold: float, top_k: int,
 def classify_night(settings: Settings, night: dt.date) -> dict[str, Any]:
     lake = Lake.from_settings(settings)
     model = champion(lake)
+    if model is not None:
+        model.load(lake)  # verified here, so a bad artifact is one clear error, not a worker's
     if model is None:
         log.warning("night %s: no champion model yet; run `catalog-ml train`", night)
         return {"night": night.isoformat(), "classified": 0,
@@ -102,8 +111,9 @@ def classify_night(settings: Settings, night: dt.date) -> dict[str, Any]:
     parallelism = spark.sparkContext.defaultParallelism
     rows = write_table(
         joined.mapInArrow(
-            classify_batches(model.artifact_path, model.version, settings.review_threshold,
-                             settings.top_k, night, parallelism),
+            classify_batches(model.location(lake), model.artifact_sha256, model.version,
+                             settings.review_threshold, settings.top_k, night, parallelism,
+                             lake.storage_options or None),
             spark_schema(CLASSIFICATIONS.schema)),
         lake, "classifications", replace={"run_date": night})
     joined.unpersist()

@@ -2,7 +2,9 @@
 
 Each table gets one atomic commit, and each commit replaces (or merges) exactly the night's
 share, so rerunning a night gives the same tables. ``products`` keeps the content of the latest
-night that held a product: backfilling an older night only widens first/last seen.
+night that held a product: backfilling an older night only widens first/last seen. A corrected
+rerun that no longer holds a product withdraws the night's part in it: the product's row is
+rebuilt from the nights that still hold it, or deleted when none does.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ import logging
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from catalog_ml.config import Settings
 from catalog_ml.lake import Lake
+from catalog_ml.lake.store import sql_literal
 from catalog_ml.lake.tables import LABELS, PRODUCT_SNAPSHOTS, PRODUCTS, QUARANTINE
 from catalog_ml.pipeline.staging import load_staged
 
@@ -57,6 +61,7 @@ def ingest_night(settings: Settings, night: dt.date) -> dict[str, Any]:
           "last_seen": night, "dump_date": night} for row in snapshot_rows],
         schema=PRODUCTS.schema)
     merged = lake.upsert("products", products, updates=PRODUCT_MERGE_UPDATES)
+    withdrawn = withdraw_products(lake, night, set(snapshots.column("product_id").to_pylist()))
 
     labels = pa.Table.from_pylist(
         [{"product_id": row["product_id"], "category": row["category"], "source": "dump",
@@ -66,6 +71,44 @@ def ingest_night(settings: Settings, night: dt.date) -> dict[str, Any]:
 
     result = {"night": night.isoformat(), "products": snapshots.num_rows,
               "quarantined": quarantine.num_rows, "labelled": labels.num_rows,
-              "new_products": int(merged.get("num_target_rows_inserted", 0))}
+              "new_products": int(merged.get("num_target_rows_inserted", 0)),
+              "withdrawn_products": withdrawn}
     log.info("ingested night %s: %s", night, result)
     return result
+
+
+def withdraw_products(lake: Lake, night: dt.date, tonight: set[str]) -> int:
+    """Rebuild (or delete) the ``products`` rows that name ``night`` but are not in its dump.
+
+    Derived from the tables as they are, not from a diff, so a crash between the snapshot
+    commit and this one is mended by the next run of the night.
+    """
+    current = lake.read("products", columns=["product_id", "first_seen", "last_seen",
+                                             "dump_date"])
+    day = pa.scalar(night, pa.date32())
+    touched = pc.or_(pc.or_(pc.equal(current["first_seen"], day),
+                            pc.equal(current["last_seen"], day)),
+                     pc.equal(current["dump_date"], day))
+    stale = set(current.filter(touched).column("product_id").to_pylist()) - tonight
+    if not stale:
+        return 0
+    ids = pa.array(sorted(stale), pa.string())
+    held = lake.table("product_snapshots").to_pyarrow_dataset().to_table(
+        filter=pc.field("product_id").isin(ids)).to_pandas()
+    rebuilt = []
+    for product_id, rows in held.groupby("product_id"):
+        latest = rows.sort_values("dump_date").iloc[-1]
+        rebuilt.append({**{k: latest[k] for k in _CONTENT}, "product_id": product_id,
+                        "first_seen": rows["dump_date"].min(),
+                        "last_seen": rows["dump_date"].max(), "dump_date": latest["dump_date"]})
+    if rebuilt:
+        for row in rebuilt:
+            row["price"] = None if row["price"] != row["price"] else row["price"]
+        lake.upsert("products", pa.Table.from_pylist(rebuilt, schema=PRODUCTS.schema))
+    gone = stale - {row["product_id"] for row in rebuilt}
+    if gone:
+        quoted = ", ".join(sql_literal(p) for p in sorted(gone))
+        lake.table("products").delete(f"product_id IN ({quoted})")
+    log.info("night %s: %d products withdrawn by a rerun (%d rebuilt, %d deleted)", night,
+             len(stale), len(rebuilt), len(gone))
+    return len(stale)

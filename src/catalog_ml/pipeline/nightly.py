@@ -9,6 +9,8 @@ from collections.abc import Callable
 from typing import Any
 
 from catalog_ml.config import Settings
+from catalog_ml.errors import ConfigError
+from catalog_ml.lake import Lake
 from catalog_ml.pipeline.classify import classify_night
 from catalog_ml.pipeline.embed import embed_night
 from catalog_ml.pipeline.ingest import ingest_night
@@ -30,9 +32,10 @@ def run_step(step: str, settings: Settings, night: dt.date, dump_dir: str | None
         "report": lambda: report_night(settings, night),
     }
     if step not in steps:
-        raise ValueError(f"unknown step {step!r}; steps: {', '.join(STEPS)}")
+        raise ConfigError(f"unknown step {step!r}; steps: {', '.join(STEPS)}")
     started = time.monotonic()
-    result = steps[step]()
+    with Lake.from_settings(settings).writer(f"night {night}: {step}"):
+        result = steps[step]()
     result["seconds"] = round(time.monotonic() - started, 1)
     log.info("night %s: %s done in %.1f s", night, step, result["seconds"])
     return result
@@ -40,9 +43,11 @@ def run_step(step: str, settings: Settings, night: dt.date, dump_dir: str | None
 
 def run_night(settings: Settings, night: dt.date, dump_dir: str | None = None,
               on_step: Callable[[str, dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """All steps under one hold of the writer lock: a second run of any night waits."""
     results: dict[str, Any] = {}
-    for step in STEPS:
-        results[step] = run_step(step, settings, night, dump_dir)
-        if on_step:
-            on_step(step, results[step])
+    with Lake.from_settings(settings).writer(f"night {night}"):
+        for step in STEPS:
+            results[step] = run_step(step, settings, night, dump_dir)
+            if on_step:
+                on_step(step, results[step])
     return results

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from catalog_ml.errors import ArtifactError
 from catalog_ml.lake import Lake
 from catalog_ml.lake.tables import MODEL_COMPARISONS
 from catalog_ml.models.ensemble import EnsembleModel, ProductBatch
@@ -52,8 +53,8 @@ def compare_with_champion(lake: Lake, challenger: EnsembleModel, challenger_vers
     row["challenger_score"] = score(challenger_levels)
     details: dict[str, Any] = {"challenger": challenger_levels}
     try:
-        model = EnsembleModel.load(champion.artifact_path)
-    except (ValueError, OSError, KeyError) as exc:
+        model = champion.load(lake)
+    except ArtifactError as exc:
         row.update(challenger_wins=True, details=json.dumps(details),
                    reason=f"the champion cannot be loaded ({exc}); the challenger replaces it")
         return _store(lake, row)

@@ -1,4 +1,5 @@
-"""After a promotion or rollback: classify the latest night again with the champion."""
+"""After a promotion or rollback: classify the latest night again with the champion, and
+rebuild that night's reports so they describe the classifications they sit beside."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from catalog_ml.config import Settings
 from catalog_ml.lake import Lake
 from catalog_ml.pipeline.classify import classify_night
 from catalog_ml.pipeline.embed import embed_night
+from catalog_ml.pipeline.report import report_night
 
 log = logging.getLogger(__name__)
 
@@ -23,9 +25,12 @@ def latest_night(lake: Lake) -> dt.date | None:
 
 def reclassify_latest(settings: Settings) -> dict[str, Any]:
     lake = Lake.from_settings(settings)
-    night = latest_night(lake)
-    if night is None:
-        return {"reclassified": 0, "skipped": "no night in the lake yet"}
-    embedded = embed_night(settings, night)["embedded"]  # new champion, new encoders: cheap if not
-    result = classify_night(settings, night)
-    return {**result, "embedded": embedded}
+    with lake.writer("reclassify the latest night"):
+        night = latest_night(lake)
+        if night is None:
+            return {"reclassified": 0, "skipped": "no night in the lake yet"}
+        # a champion on other encoders needs their vectors; cheap when it has them
+        embedded = embed_night(settings, night)["embedded"]
+        result = classify_night(settings, night)
+        report = report_night(settings, night)["report"]
+    return {**result, "embedded": embedded, "report": report}

@@ -16,6 +16,7 @@ import pyarrow as pa
 from catalog_ml.config import Settings
 from catalog_ml.lake import Lake
 from catalog_ml.models.registry import record
+from catalog_ml.pipeline.nights import require_night
 from catalog_ml.reports.inventory import inventory
 from catalog_ml.reports.night_data import load_night
 from catalog_ml.reports.night_html import night_html
@@ -46,6 +47,7 @@ def _review_threshold(settings: Settings, lake: Lake, versions: list[str]) -> fl
 
 def report_night(settings: Settings, night: dt.date) -> dict[str, Any]:
     lake = Lake.from_settings(settings)
+    require_night(lake, night)
     data = load_night(lake, night)
     stock = inventory(data)
     anomalies = price_anomalies(data)

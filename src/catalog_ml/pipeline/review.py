@@ -4,7 +4,13 @@ A reviewer fills the ``correct_category`` column (a full path, ``A > B > C``) fo
 they decide and leaves the others blank. On import every decided row becomes a label with
 source ``review``; it outranks the dump's label (the latest label wins) and always stays in
 the training split of the next retraining. A file with any bad row is refused as a whole, with
-each bad row named, so a half-imported review never happens.
+each bad row named, so a half-imported review never happens. A decision must be a category of
+the lake's taxonomy (a typo would become a class of its own) unless new categories are asked
+for explicitly.
+
+Titles come from the dump, so the export is a spreadsheet injection channel: every text cell
+that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``, tab, carriage return)
+is written with a leading apostrophe, and the import strips that apostrophe again.
 """
 
 from __future__ import annotations
@@ -19,20 +25,35 @@ import pandas as pd
 import pyarrow as pa
 
 from catalog_ml.config import Settings
+from catalog_ml.errors import ReviewFileError
 from catalog_ml.lake import Lake
 from catalog_ml.lake.tables import LABELS
-from catalog_ml.validation.records import normalise_category
+from catalog_ml.pipeline.labels import known_categories
+from catalog_ml.pipeline.nights import require_night
+from catalog_ml.taxonomy import normalise_category, path_problem, unknown_problem
 
 log = logging.getLogger(__name__)
 DECISION = "correct_category"
 TOP = 3
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+MAX_PROBLEMS_SHOWN = 20
 COLUMNS = ["product_id", "title", "image", "category", "confidence",
            *[f"{kind}_{i}" for i in range(1, TOP + 1) for kind in ("top", "top_confidence")],
            "text_weight", "image_weight", "price_weight", "model_version", "run_date", DECISION]
 
 
-class ReviewFileError(ValueError):
-    pass
+def neutralise(value: object) -> object:
+    """A cell a spreadsheet shows as text, never runs: formula-like text gets a leading '."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def restore(value: str) -> str:
+    """The text ``neutralise`` wrote, as it was."""
+    if value.startswith("'") and value[1:].startswith(FORMULA_PREFIXES):
+        return value[1:]
+    return value
 
 
 def review_queue(lake: Lake, night: dt.date) -> pd.DataFrame:
@@ -60,7 +81,10 @@ def review_queue(lake: Lake, night: dt.date) -> pd.DataFrame:
 
 def export_review(settings: Settings, night: dt.date, path: str | None = None) -> dict[str, Any]:
     lake = Lake.from_settings(settings)
+    require_night(lake, night, table="classifications")
     queue = review_queue(lake, night)
+    text = queue.select_dtypes(include="object").columns
+    queue[text] = queue[text].map(neutralise)
     target = Path(path or f"review-{night.isoformat()}.csv")
     target.parent.mkdir(parents=True, exist_ok=True)
     queue.to_csv(target, index=False, quoting=csv.QUOTE_NONNUMERIC)
@@ -78,31 +102,53 @@ def _decisions(path: Path) -> pd.DataFrame:
                               "with `catalog-ml review export` and fill its "
                               f"'{DECISION}' column")
     frame["row"] = frame.index + 2  # the spreadsheet's row number (the header is row 1)
+    for column in ("product_id", DECISION):
+        frame[column] = frame[column].map(restore)
     return frame[frame[DECISION].str.strip() != ""]
 
 
-def import_review(settings: Settings, path: str, today: dt.date | None = None
-                  ) -> dict[str, Any]:
+def _problem(category: str | None, raw: str, taxonomy: frozenset[str], max_depth: int,
+             allow_new: bool) -> str | None:
+    if not category:
+        return f"{DECISION} {raw!r} is not a category path like 'A > B > C'"
+    problem = path_problem(category, max_depth)
+    if problem is None and not allow_new:
+        problem = unknown_problem(category, taxonomy)
+    return f"{DECISION} {raw!r}: {problem}" if problem else None
+
+
+def import_review(settings: Settings, path: str, today: dt.date | None = None,
+                  allow_new_categories: bool | None = None) -> dict[str, Any]:
     lake = Lake.from_settings(settings)
+    lake.require()
+    allow_new = settings.allow_new_categories if allow_new_categories is None \
+        else allow_new_categories
     decided = _decisions(Path(path))
     products = lake.read("products", columns=["product_id", "content_hash"]).to_pandas()
     hashes = dict(zip(products["product_id"], products["content_hash"], strict=True))
+    taxonomy = known_categories(lake)
     problems = []
     for row in decided.itertuples():
-        category = normalise_category(getattr(row, DECISION))
+        raw = getattr(row, DECISION)
+        category = normalise_category(raw.strip())
         if row.product_id not in hashes:
-            problems.append(f"row {row.row}: product_id {row.product_id!r} is not in the "
+            problems.append(f"row {row.row}: product_id {row.product_id[:80]!r} is not in the "
                             "catalog")
-        elif not category or any(part == "" for part in category.split(" > ")):
-            problems.append(f"row {row.row}: {DECISION} {getattr(row, DECISION)!r} is not a "
-                            "category path like 'A > B > C'")
+            continue
+        problem = _problem(category, raw[:120], taxonomy, settings.max_category_depth,
+                           allow_new)
+        if problem:
+            problems.append(f"row {row.row}: {problem}")
     if problems:
+        shown = problems[:MAX_PROBLEMS_SHOWN]
+        more = len(problems) - len(shown)
         raise ReviewFileError(f"{path}: nothing imported; {len(problems)} bad row(s):\n  "
-                              + "\n  ".join(problems))
+                              + "\n  ".join(shown)
+                              + (f"\n  ... and {more} more" if more else ""))
     if decided["product_id"].duplicated().any():
         twice = decided[decided["product_id"].duplicated(keep=False)]["row"].tolist()
         raise ReviewFileError(f"{path}: nothing imported; a product is decided twice (rows "
-                              f"{twice})")
+                              f"{twice[:MAX_PROBLEMS_SHOWN]})")
     day = today or dt.date.today()
     now = dt.datetime.now(dt.UTC)
     labels = pa.Table.from_pylist(
@@ -110,7 +156,8 @@ def import_review(settings: Settings, path: str, today: dt.date | None = None
           "source": "review", "dump_date": day, "content_hash": hashes[r.product_id],
           "labelled_at": now} for r in decided.itertuples()], schema=LABELS.schema)
     if labels.num_rows:
-        lake.upsert("labels", labels)
+        with lake.writer(f"review import {path}"):
+            lake.upsert("labels", labels)
     log.info("review: %d decisions imported from %s", labels.num_rows, path)
     return {"file": str(path), "imported": labels.num_rows,
             "labels_version": lake.version("labels")}

@@ -15,10 +15,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from catalog_ml.errors import NightMissingError
 from catalog_ml.lake import Lake
 
 
-class StagingMissingError(LookupError):
+class StagingMissingError(NightMissingError):
     pass
 
 

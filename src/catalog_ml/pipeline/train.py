@@ -19,6 +19,7 @@ import pandas as pd
 
 from catalog_ml.compute import get_spark
 from catalog_ml.config import Settings
+from catalog_ml.errors import ConfigError, DataError, MissingEmbeddingsError
 from catalog_ml.features.encoders import EncoderSpec
 from catalog_ml.lake import Lake
 from catalog_ml.models.ensemble import ProductBatch
@@ -35,7 +36,7 @@ MIN_LABELLED = 10
 IMAGE_DIM_DEFAULT = 1280
 
 
-class NotEnoughLabelsError(ValueError):
+class NotEnoughLabelsError(DataError):
     pass
 
 
@@ -44,7 +45,7 @@ def labelled_products(lake: Lake, labels_version: int | None = None) -> pd.DataF
     if labels_version is not None:
         latest = lake.version("labels")
         if latest is None or not 0 <= labels_version <= latest:
-            raise LookupError(f"labels has no version {labels_version}; its versions are "
+            raise ConfigError(f"labels has no version {labels_version}; its versions are "
                               + ("none yet" if latest is None else f"0 to {latest}"))
     labels = lake.read("labels", version=labels_version).to_pandas()
     if labels.empty:
@@ -74,12 +75,15 @@ def labelled_with_vectors(settings: Settings, lake: Lake, labels_version: int | 
     spark = get_spark(settings)
     columns = ["product_id", "content_hash", "title", "brand", "description", "image_uri"]
     rows = frame[columns].astype(object).where(frame[columns].notna(), None)
-    embedded = embed_products(
-        spark.createDataFrame(rows, ", ".join(f"{c} string" for c in columns)), settings,
-        dt.datetime.now(dt.UTC).date())["embedded"]
+    with lake.writer("embed for training"):
+        embedded = embed_products(
+            spark.createDataFrame(rows, ", ".join(f"{c} string" for c in columns)), settings,
+            dt.datetime.now(dt.UTC).date())["embedded"]
     data = attach_vectors(lake, frame, EncoderSpec.from_settings(settings).version)
     if len(data) < len(frame):
-        raise RuntimeError(f"{len(frame) - len(data)} labelled products have no embeddings")
+        raise MissingEmbeddingsError(
+            f"{len(frame) - len(data)} labelled products have no embeddings after the embed "
+            "step; see embeddings.image_status and the step's log")
     return data.reset_index(drop=True), embedded
 
 
@@ -101,35 +105,39 @@ def train_challenger(settings: Settings, labels_version: int | None = None,
     spec = EncoderSpec.from_settings(settings)
     model, report = train_ensemble(labelled, price_scale, spec.version, options_from(settings),
                                    progress=progress)
-    previous = champion(lake)
-    entry = register(lake, model, label_snapshot=f"labels@v{snapshot}",
-                     evaluation=(json.dumps(report, indent=1, default=str),
-                                 evaluation_html(report, title="catalog-ml model evaluation")))
-    result: dict[str, Any] = {
-        "version": entry.version, "status": entry.status, "labelled": len(data),
-        "embedded_for_training": embedded, "label_snapshot": f"labels@v{snapshot}",
-        "evaluation": f"{entry.artifact_path}/evaluation.html", "metrics": model.metrics}
-    if previous is not None:
-        holdout_ids = set(report.get("holdout", {}).get("product_ids", []))
-        holdout = data[data["product_id"].isin(holdout_ids)].reset_index(drop=True)
-        result["comparison"] = compare_with_champion(
-            lake, model, entry.version, previous, holdout, settings.promotion_margin)
+    with lake.writer("register a trained model"):
+        previous = champion(lake)
+        entry = register(lake, model, label_snapshot=f"labels@v{snapshot}",
+                         evaluation=(json.dumps(report, indent=1, default=str),
+                                     evaluation_html(report,
+                                                     title="catalog-ml model evaluation")))
+        result: dict[str, Any] = {
+            "version": entry.version, "status": entry.status, "labelled": len(data),
+            "embedded_for_training": embedded, "label_snapshot": f"labels@v{snapshot}",
+            "evaluation": f"{lake.file_path(entry.artifact_path)}/evaluation.html",
+            "metrics": model.metrics}
+        if previous is not None:
+            holdout_ids = set(report.get("holdout", {}).get("product_ids", []))
+            holdout = data[data["product_id"].isin(holdout_ids)].reset_index(drop=True)
+            result["comparison"] = compare_with_champion(
+                lake, model, entry.version, previous, holdout, settings.promotion_margin)
     return result
 
 
 def promote_if_better(settings: Settings, version: str) -> dict[str, Any]:
     """Promote ``version`` when its A/B comparison with the champion says it wins."""
     lake = Lake.from_settings(settings)
-    entry = record(lake, version)
-    if entry.status == "champion":
-        return {"version": version, "promoted": True, "reason": "already the champion"}
-    comparison = latest_comparison(lake, version)
-    if comparison is None:
-        return {"version": version, "promoted": False,
-                "reason": "no comparison with the champion on record"}
-    if not comparison["challenger_wins"]:
-        return {"version": version, "promoted": False, "reason": comparison["reason"]}
-    promote(lake, version)
+    with lake.writer(f"promote {version} if better"):
+        entry = record(lake, version)
+        if entry.status == "champion":
+            return {"version": version, "promoted": True, "reason": "already the champion"}
+        comparison = latest_comparison(lake, version)
+        if comparison is None:
+            return {"version": version, "promoted": False,
+                    "reason": "no comparison with the champion on record"}
+        if not comparison["challenger_wins"]:
+            return {"version": version, "promoted": False, "reason": comparison["reason"]}
+        promote(lake, version)
     return {"version": version, "promoted": True, "reason": comparison["reason"]}
 
 

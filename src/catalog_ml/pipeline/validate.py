@@ -9,6 +9,7 @@ from typing import Any
 from catalog_ml.config import Settings
 from catalog_ml.dump import DumpError
 from catalog_ml.lake import Lake
+from catalog_ml.pipeline.labels import known_categories
 from catalog_ml.pipeline.staging import stage
 from catalog_ml.validation.report import save_gate_failure, save_report
 from catalog_ml.validation.validate import validate_dump
@@ -21,8 +22,9 @@ def validate_night(settings: Settings, night: dt.date, dump_dir: str | None = No
     """Validate the night's dump; DumpError (with the problem named) stops the night."""
     lake = Lake.from_settings(settings)
     folder = dump_dir or settings.dump_dir(night.isoformat())
+    taxonomy = known_categories(lake, except_night=night)
     try:
-        outcome = validate_dump(folder, night, settings)
+        outcome = validate_dump(folder, night, settings, taxonomy)
     except DumpError as exc:
         save_gate_failure(lake, night.isoformat(), str(exc))
         log.error("night %s stopped: %s", night, exc)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from catalog_ml.reports.night_data import NightData
-from catalog_ml.training.evaluation import depth, truncate
+from catalog_ml.taxonomy import depth, truncate
 
 COLUMNS = ["level", "category", "products", "new", "changed", "removed", "needs_review",
            "needs_review_share"]

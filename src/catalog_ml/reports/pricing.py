@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from catalog_ml.reports.night_data import NightData
-from catalog_ml.training.evaluation import depth, truncate
+from catalog_ml.taxonomy import depth, truncate
 
 MIN_REFERENCE = 8  # priced products a category needs to judge a price on its own
 MIN_SIBLINGS = 3  # a smaller category can still clear a price that matches its own

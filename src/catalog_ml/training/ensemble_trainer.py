@@ -36,6 +36,7 @@ from catalog_ml.models.ensemble import (
 from catalog_ml.models.inputs import PriceScale
 from catalog_ml.models.lexical import TfidfFeatures
 from catalog_ml.models.linear import SoftmaxLinear, log_softmax
+from catalog_ml.taxonomy import SEPARATOR
 from catalog_ml.training import evaluation
 from catalog_ml.training.baseline import NAME as BASELINE
 from catalog_ml.training.baseline import baseline_predictions
@@ -82,8 +83,8 @@ def back_off(labels: list[str], min_examples: int) -> list[str]:
     counts = Counter(labels)
     out = []
     for label in labels:
-        parts = label.split(evaluation.SEPARATOR)
-        out.append(evaluation.SEPARATOR.join(parts[:-1])
+        parts = label.split(SEPARATOR)
+        out.append(SEPARATOR.join(parts[:-1])
                    if counts[label] < min_examples and len(parts) > 1 else label)
     return out
 

@@ -13,16 +13,9 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 
-SEPARATOR = " > "
+from catalog_ml.taxonomy import depth, truncate
+
 ECE_BINS = 15
-
-
-def truncate(path: str, level: int) -> str:
-    return SEPARATOR.join(path.split(SEPARATOR)[:level])
-
-
-def depth(paths: list[str]) -> int:
-    return max((len(p.split(SEPARATOR)) for p in paths), default=0)
 
 
 def level_metrics(true: list[str], predicted: list[str]) -> dict[str, dict[str, float]]:

@@ -1,8 +1,10 @@
-"""Checking the image a row points at: inside the dump folder, present, and decodable.
+"""Checking the image a row points at: inside the dump folder, present, decodable, and within
+the byte and pixel limits; or, for a URL, on an allowed host.
 
 Done once at validation so a broken image is reported with its row; the state goes to Great
 Expectations as a column, and the file's digest feeds the content hash so that a replaced
-photo under the same name counts as changed content.
+photo under the same name counts as changed content. A tiny file can declare billions of
+pixels (a decompression bomb): the header is read first and such a photo is a broken row.
 """
 
 from __future__ import annotations
@@ -16,23 +18,32 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
+from catalog_ml.features.remote import DEFAULT_LIMITS, ImageLimits, pixel_problem, url_problem
+
 REMOTE = re.compile(r"^(?:https?|s3)://", re.IGNORECASE)
 OK_STATES = ("ok", "remote", "unchecked")
 
 
 @dataclass(frozen=True)
 class ImageCheck:
-    state: str  # ok | remote | unchecked | missing | corrupt | outside | invalid
+    # ok | remote | unchecked | missing | corrupt | outside | invalid | too_large | refused
+    state: str
     uri: str | None
     digest: str | None
     detail: str = ""
 
 
-def check_image(folder: Path, reference: str | None, verify: bool = True) -> ImageCheck | None:
+def check_image(folder: Path, reference: str | None, verify: bool = True,
+                limits: ImageLimits = DEFAULT_LIMITS) -> ImageCheck | None:
     """None when the row has no image; otherwise the state of the file it names."""
     if reference is None:
         return None
     if REMOTE.match(reference):
+        if reference.lower().startswith("s3://"):
+            return ImageCheck("remote", reference, None)
+        problem = url_problem(reference, limits.fetch)
+        if problem:
+            return ImageCheck("refused", None, None, problem)
         return ImageCheck("remote", reference, None)
     root = folder.resolve()
     try:
@@ -46,19 +57,33 @@ def check_image(folder: Path, reference: str | None, verify: bool = True) -> Ima
     if not target.is_file():
         return ImageCheck("missing", None, None, "file not found")
     try:
+        size = target.stat().st_size
+        if size > limits.max_bytes:
+            return ImageCheck("too_large", None, None,
+                              f"{size:,} bytes, above max_image_bytes {limits.max_bytes:,}")
         payload = target.read_bytes()
         with Image.open(io.BytesIO(payload)) as image:
+            problem = pixel_problem(image, limits.max_pixels)
+            if problem:
+                return ImageCheck("too_large", None, None, problem)
             image.verify()  # structure: headers, chunk checksums
         with Image.open(io.BytesIO(payload)) as image:
             image.draft("RGB", (64, 64))  # JPEG decodes at 1/8 size: cheap
             image.load()  # the pixels themselves: catches truncated files
+    except Image.DecompressionBombError as exc:
+        declared = re.search(r"\((\d+) pixels\)", str(exc))
+        count = f"{int(declared.group(1)):,}" if declared else "too many"
+        return ImageCheck("too_large", None, None,
+                          f"declares {count} pixels, above max_image_pixels "
+                          f"{limits.max_pixels:,} (setting max_image_pixels)")
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         return ImageCheck("corrupt", None, None, f"not a readable image ({type(exc).__name__})")
     return ImageCheck("ok", target.as_uri(), hashlib.sha256(payload).hexdigest())
 
 
 def check_images(
-    folder: Path, references: list[str | None], verify: bool = True, threads: int = 8
+    folder: Path, references: list[str | None], verify: bool = True, threads: int = 8,
+    limits: ImageLimits = DEFAULT_LIMITS,
 ) -> list[ImageCheck | None]:
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        return list(pool.map(lambda ref: check_image(folder, ref, verify), references))
+        return list(pool.map(lambda ref: check_image(folder, ref, verify, limits), references))

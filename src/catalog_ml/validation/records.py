@@ -16,17 +16,12 @@ import pandas as pd
 
 from catalog_ml.dump import ROW_COLUMN
 from catalog_ml.lake.tables import PRODUCT_SNAPSHOTS
+from catalog_ml.taxonomy import normalise_category
 from catalog_ml.validation.contract import KNOWN_COLUMNS
 
 SNAPSHOT_COLUMNS = [f.name for f in PRODUCT_SNAPSHOTS.schema if f.name != "dump_date"]
 HASH_FIELDS = ("title", "description", "brand", "price", "currency", "image", "image_digest",
                "attributes")
-
-
-def normalise_category(path: str | None) -> str | None:
-    if path is None:
-        return None
-    return " > ".join(part.strip() for part in path.split(">"))
 
 
 def content_hash(record: dict[str, Any]) -> str:

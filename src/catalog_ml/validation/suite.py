@@ -20,6 +20,7 @@ from catalog_ml.validation.images import OK_STATES
 # the range check can name it (the message "must be finite" beats "not a number").
 NUMBER = r"^\s*[+-]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|(?i:inf(?:inity)?))\s*$"
 PRICE_MAX = 1e12  # anything above is an export error (or infinity), not a price
+CONTROL_CHARACTER = r"[\x00-\x1f\x7f]"
 
 
 def _meta(field: str, message: str, gate: bool = False) -> dict[str, Any]:
@@ -43,6 +44,9 @@ def build_suite(contract: DumpContract, settings: Settings) -> gx.ExpectationSui
         gxe.ExpectColumnValueLengthsToBeBetween(
             column="product_id", max_value=product_id_max,
             meta=_meta("product_id", f"longer than {product_id_max} characters")),
+        gxe.ExpectColumnValuesToNotMatchRegex(
+            column="product_id", regex=CONTROL_CHARACTER,
+            meta=_meta("product_id", "holds a control character")),
         gxe.ExpectColumnValuesToNotBeNull(
             column="title", meta=_meta("title", "missing or blank")),
         gxe.ExpectColumnValueLengthsToBeBetween(
@@ -73,6 +77,14 @@ def build_suite(contract: DumpContract, settings: Settings) -> gx.ExpectationSui
         gxe.ExpectColumnValuesToMatchRegex(
             column="category", regex=contract.prop("category")["pattern"],
             meta=_meta("category", "not a taxonomy path like 'Level1 > Level2'")),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="category_path_ok", value_set=[True],
+            meta=_meta("category", f"not a valid path (at most {settings.max_category_depth} "
+                                   "levels, no formula or control characters)")),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="category_known", value_set=[True],
+            meta=_meta("category", "not in the lake's taxonomy; allow new categories with "
+                                   "--allow-new-categories")),
     ]
     suite = gx.ExpectationSuite(name="product_dump")
     for expectation in expectations:

@@ -15,6 +15,7 @@ import math
 import os
 import re
 from collections import Counter, defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,8 +24,9 @@ import pandas as pd
 
 from catalog_ml.config import Settings
 from catalog_ml.dump import ROW_COLUMN, DumpError, RawDump, read_dump
+from catalog_ml.taxonomy import normalise_category, path_problem, unknown_problem
 from catalog_ml.validation.contract import KNOWN_COLUMNS, load_contract
-from catalog_ml.validation.images import check_images
+from catalog_ml.validation.images import ImageLimits, check_images
 from catalog_ml.validation.records import typed_rows
 from catalog_ml.validation.suite import NUMBER, build_suite
 
@@ -64,8 +66,37 @@ def _price_value(text: Any) -> float:
     return float(text.strip())
 
 
-def prepare_frame(raw: RawDump, settings: Settings) -> tuple[pd.DataFrame, dict[int, str]]:
-    """The dump's columns plus the derived ones the suite checks (price_value, image_state)."""
+Details = dict[tuple[int, str], str]  # (row, checked column) -> what is wrong, in words
+
+
+def _category_checks(frame: pd.DataFrame, settings: Settings, taxonomy: Collection[str],
+                     details: Details) -> None:
+    """Derived columns ``category_path_ok`` and ``category_known`` (None without a label)."""
+    path_ok: list[bool | None] = []
+    known: list[bool | None] = []
+    known_set = set() if settings.allow_new_categories else set(taxonomy)
+    for row, value in zip(frame[ROW_COLUMN], frame["category"], strict=True):
+        path = normalise_category(value) if isinstance(value, str) else None
+        if path is None:
+            path_ok.append(None)
+            known.append(None)
+            continue
+        problem = path_problem(path, settings.max_category_depth)
+        path_ok.append(problem is None)
+        if problem:
+            details[(int(row), "category_path_ok")] = problem
+        unknown = None if problem else unknown_problem(path, known_set)
+        known.append(None if problem else unknown is None)
+        if unknown:
+            details[(int(row), "category_known")] = unknown
+    frame["category_path_ok"] = pd.Series(path_ok, index=frame.index, dtype=object)
+    frame["category_known"] = pd.Series(known, index=frame.index, dtype=object)
+
+
+def prepare_frame(raw: RawDump, settings: Settings, taxonomy: Collection[str] = ()
+                  ) -> tuple[pd.DataFrame, Details]:
+    """The dump's columns plus the derived ones the suite checks (price_value, image_state,
+    category_path_ok, category_known)."""
     frame = raw.frame.copy()
     for name in KNOWN_COLUMNS:
         if name not in frame.columns and name not in load_contract().required:
@@ -79,14 +110,16 @@ def prepare_frame(raw: RawDump, settings: Settings) -> tuple[pd.DataFrame, dict[
     frame["price_value"] = frame["price"].map(_price_value).astype("float64")
     pattern = load_contract().prop("image")["pattern"]
     images = frame["image"].where(frame["image"].astype(str).str.match(pattern), None)
-    checks = check_images(raw.folder, images.tolist(), verify=settings.check_images)
+    checks = check_images(raw.folder, images.tolist(), verify=settings.check_images,
+                          limits=ImageLimits.from_settings(settings))
     frame["image_state"] = [c.state if c else None for c in checks]
     frame["image_uri"] = [c.uri if c else None for c in checks]
     frame["image_digest"] = [c.digest if c else None for c in checks]
-    details = {
-        int(row): f"{c.state}: {c.detail}"
+    details: Details = {
+        (int(row), "image_state"): f"{c.state}: {c.detail}"
         for row, c in zip(frame[ROW_COLUMN], checks, strict=True) if c and c.detail
     }
+    _category_checks(frame, settings, taxonomy, details)
     return frame, details
 
 
@@ -118,8 +151,12 @@ def _raw_record(row: pd.Series, columns: list[str]) -> str:
     return json.dumps({c: row[c] for c in columns if row[c] is not None}, ensure_ascii=False)
 
 
-def validate_dump(folder: str | Path, night: dt.date, settings: Settings) -> ValidationOutcome:
-    """Read and validate a dump; raise ValidationGateError (or DumpError) to stop the night."""
+def validate_dump(folder: str | Path, night: dt.date, settings: Settings,
+                  taxonomy: Collection[str] = ()) -> ValidationOutcome:
+    """Read and validate a dump; raise ValidationGateError (or DumpError) to stop the night.
+
+    ``taxonomy``: the lake's known categories; empty before the first labelled night, when
+    the dump's own labels found the taxonomy."""
     raw = read_dump(folder)
     if raw.rows_received == 0:
         raise ValidationGateError(f"{raw.source_file}: the dump holds no rows")
@@ -129,7 +166,7 @@ def validate_dump(folder: str | Path, night: dt.date, settings: Settings) -> Val
         raise ValidationGateError(
             f"{raw.source_file}: required column(s) {missing} missing; "
             f"columns found: {original_columns}")
-    frame, image_details = prepare_frame(raw, settings)
+    frame, details = prepare_frame(raw, settings, taxonomy)
     received = raw.frame.set_index(ROW_COLUMN, drop=False)
     reasons: dict[int, list[str]] = defaultdict(list)
     summaries: list[dict[str, Any]] = []
@@ -153,11 +190,12 @@ def validate_dump(folder: str | Path, night: dt.date, settings: Settings) -> Val
                     f"{item.exception_info.get('exception_message')}")
             if meta.get("gate") and not item.success:
                 raise ValidationGateError(f"{raw.source_file}: {meta['message']}")
+            column = item.expectation_config.kwargs.get("column")
             for failed in failed_rows:
                 row = int(failed[ROW_COLUMN])
                 reasons[row].append(_reason(meta, received.at[row, meta["field"]]
                                             if meta["field"] in received.columns else None,
-                                            image_details.get(row)))
+                                            details.get((row, column))))
 
     by_row = frame.set_index(ROW_COLUMN, drop=False)
     rejected_rows = [
@@ -187,9 +225,10 @@ def validate_dump(folder: str | Path, night: dt.date, settings: Settings) -> Val
     return outcome
 
 
-def _reason(meta: dict[str, Any], value: Any, image_detail: str | None) -> str:
-    """'field: rule (value as received)'; image file problems say what is wrong with the file."""
-    rule = image_detail if meta["field"] == "image" and image_detail else meta["message"]
+def _reason(meta: dict[str, Any], value: Any, detail: str | None) -> str:
+    """'field: rule (value as received)'; where the row has its own detail (what is wrong with
+    its photo or its category), that detail is the rule."""
+    rule = detail or meta["message"]
     suffix = f" ({_preview(value)})" if value is not None else ""
     return f"{meta['field']}: {rule}{suffix}"
 
