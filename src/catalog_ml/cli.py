@@ -73,11 +73,11 @@ def _print_table(table: Any, fmt: str) -> None:
 
 
 def cmd_nightly(args: argparse.Namespace) -> int:
+    settings = _settings(args, allow_new_categories=args.allow_new_categories or None)
     from catalog_ml.lake import Lake
     from catalog_ml.pipeline.nightly import run_night
     from catalog_ml.query import night_summary
 
-    settings = _settings(args, allow_new_categories=args.allow_new_categories or None)
 
     def show(step: str, result: dict[str, Any]) -> None:
         shown = {k: v for k, v in result.items() if k not in ("night",)}

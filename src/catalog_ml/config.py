@@ -246,7 +246,7 @@ _RANGES: tuple[tuple[str, float, float], ...] = (
     ("holdout_share", 0.0, 0.9),
     ("review_precision", 0.5, 1.0),
     ("min_leaf_examples", 1, 1_000_000),
-    ("promotion_margin", 0.0, 1.0),
+    ("promotion_margin", -1.0, 1.0),  # negative: promote even a slightly worse challenger
     ("top_k", 1, 100),
 )
 

@@ -75,4 +75,8 @@ def test_a_data_problem_fails_the_task_without_retries(tmp_path, monkeypatch):
                "params": {"dump_dir": str(dump)}}
     with pytest.raises(AirflowFailException, match=r"2026-11-02 stopped at validate.*'title'"):
         nightly_task("validate", context)
-    assert not (tmp_path / "lake" / "quarantine").exists()
+    from catalog_ml.lake import Lake
+
+    lake = Lake(str(tmp_path / "lake"))  # tables exist with their schema, and hold no row
+    assert lake.exists("quarantine") and lake.read("quarantine").num_rows == 0
+    assert lake.read("product_snapshots").num_rows == 0

@@ -86,12 +86,15 @@ def test_train_registers_an_evaluated_champion_that_learned(world):
     holdout = result["metrics"]["holdout"]
     assert holdout["levels"]["level_3"]["accuracy"] > 0.6
     assert holdout["review"]["products"] == result["metrics"]["protocol"]["holdout"] > 50
-    models = run_query(world["lake"], "SELECT version, status, artifact_path FROM models")
+    models = run_query(world["lake"], "SELECT version, status, artifact_path, artifact_sha256 "
+                                      "FROM models")
     record = models.to_pylist()[0]
-    assert record["status"] == "champion"
-    assert sorted(p.name for p in Path(record["artifact_path"]).iterdir()) == [
+    assert record["status"] == "champion" and len(record["artifact_sha256"]) == 64
+    assert record["artifact_path"] == f"artifacts/models/{record['version']}"  # lake-relative
+    folder = Path(world["lake"].root) / record["artifact_path"]
+    assert sorted(p.name for p in folder.iterdir()) == [
         "evaluation.html", "evaluation.json", "model.json", "model.safetensors"]
-    html = (Path(record["artifact_path"]) / "evaluation.html").read_text()
+    html = (folder / "evaluation.html").read_text()
     assert html.count("<svg") >= 2 and "http" not in html.replace(
         "http://www.w3.org/2000/svg", "")
 
@@ -182,6 +185,32 @@ def test_cli_query_reads_the_tables(world, capsys):
                  "--format", "csv"])
     assert code == 0
     assert capsys.readouterr().out.strip().splitlines() == ["n", str(N_NIGHT)]
+
+
+def test_a_copied_lake_classifies_with_its_own_model_and_refuses_a_tampered_one(world, tmp_path):
+    """The registry holds lake-relative paths and a checksum: a restored copy works on its
+    own, and an edited model.json is refused instead of relabelling the catalog."""
+    import json
+
+    from catalog_ml.errors import ArtifactError
+
+    copy = tmp_path / "restored-lake"
+    shutil.copytree(world["lake"].root, copy)
+    settings = world["settings"].replace(lake=str(copy))
+    assert run_step("classify", settings, NIGHT)["classified"] == N_NIGHT
+    version = Lake(str(copy)).read("models").column("version").to_pylist()[0]
+    meta_file = copy / "artifacts" / "models" / version / "model.json"
+    meta = json.loads(meta_file.read_text())
+    meta["classes"].reverse()
+    meta_file.write_text(json.dumps(meta))
+    before = Lake(str(copy)).version("classifications")
+    with pytest.raises(ArtifactError, match="SHA-256"):
+        run_step("classify", settings, NIGHT)
+    assert Lake(str(copy)).version("classifications") == before
+    assert main(["nightly", "--dump", str(world["base"] / "tonight"), "--date",
+                 NIGHT.isoformat(), "--lake", str(copy)]) == 2
+    # the original lake is untouched and still classifies
+    assert run_step("classify", world["settings"], NIGHT)["classified"] == N_NIGHT
 
 
 @pytest.mark.airflow

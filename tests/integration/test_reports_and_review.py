@@ -151,7 +151,7 @@ def test_a_bad_review_file_is_refused_naming_its_rows(world, tmp_path, capsys):
                   "correct_category": ["Apparel > Topwear > Shirts", "Apparel >  > "]}).to_csv(
         bad, index=False)
     before = world["lake"].version("labels")
-    assert main(["review", "import", str(bad), "--lake", world["lake"].root]) == 1
+    assert main(["review", "import", str(bad), "--lake", world["lake"].root]) == 2
     error = capsys.readouterr().err
     assert "row 2" in error and "row 3" in error and "nothing imported" in error
     assert world["lake"].version("labels") == before

@@ -73,7 +73,7 @@ def test_cli_train_registers_the_first_champion_and_lists_it(world, env, capsys)
 
 
 def test_an_unknown_label_snapshot_is_a_clear_error(world, env, capsys):
-    assert main(["train", "--labels-version", "99", "--lake", world["settings"].lake]) == 1
+    assert main(["train", "--labels-version", "99", "--lake", world["settings"].lake]) == 64
     assert "labels has no version 99; its versions are 0 to" in capsys.readouterr().err
 
 
@@ -111,7 +111,7 @@ def test_promote_by_hand_and_roll_back(world, env):
     assert champion(lake).version == good
     statuses = {r["version"]: r["status"] for r in lake.read("models").to_pylist()}
     assert list(statuses.values()).count("champion") == 1
-    assert main(["promote", "no-such-version", "--lake", lake.root]) == 1
+    assert main(["promote", "no-such-version", "--lake", lake.root]) == 64
 
 
 def _asset_events() -> int:

@@ -46,3 +46,51 @@ def test_dump_template_needs_the_date() -> None:
         load_settings(dump_template="/landing/today")
     settings = load_settings(dump_template="/landing/{ds_nodash}/dump")
     assert settings.dump_dir("2026-11-02") == "/landing/20261102/dump"
+
+
+@pytest.mark.parametrize(("change", "setting"), [
+    ({"top_k": 0}, "top_k"),
+    ({"spark_driver_memory": "lots"}, "spark_driver_memory"),
+    ({"spark_master": "local[two]"}, "spark_master"),
+    ({"train_epochs": 0}, "train_epochs"),
+    ({"image_encoder": "vgg"}, "image_encoder"),
+    ({"review_precision": 1.0}, "review_precision"),
+    ({"max_image_pixels": 0}, "max_image_pixels"),
+    ({"image_allowed_hosts": ["http://x/"]}, "image_allowed_hosts"),
+    ({"dump_template": "/landing/{night}"}, "dump_template"),
+])
+def test_settings_are_checked_where_they_are_made_also_through_replace(change, setting):
+    base = load_settings()
+    with pytest.raises(ConfigError, match=setting):
+        base.replace(**change)
+    with pytest.raises(ConfigError, match=setting):
+        load_settings(**{k: str(v) if not isinstance(v, list) else ",".join(v)
+                         for k, v in change.items()})
+
+
+def test_replace_refuses_a_value_of_the_wrong_type():
+    with pytest.raises(ConfigError, match="top_k"):
+        load_settings().replace(top_k="3")
+    with pytest.raises(ConfigError, match="check_images"):
+        load_settings().replace(check_images=1)
+
+
+def test_replace_refuses_an_unknown_setting():
+    with pytest.raises(ConfigError, match="topk"):
+        load_settings().replace(topk=3)
+
+
+def test_a_missing_or_broken_settings_file_names_the_file(tmp_path: Path):
+    with pytest.raises(ConfigError, match=r"nope\.toml does not exist"):
+        load_settings(tmp_path / "nope.toml")
+    broken = tmp_path / "broken.toml"
+    broken.write_text("lake = \n")
+    with pytest.raises(ConfigError, match=r"broken\.toml is not valid TOML"):
+        load_settings(broken)
+
+
+def test_lists_come_from_json_or_commas(monkeypatch):
+    monkeypatch.setenv("CATALOG_ML_IMAGE_ALLOWED_HOSTS", "cdn.shop.example, *.img.example")
+    assert load_settings().image_allowed_hosts == ["cdn.shop.example", "*.img.example"]
+    monkeypatch.setenv("CATALOG_ML_IMAGE_ALLOWED_HOSTS", '["a.example"]')
+    assert load_settings().image_allowed_hosts == ["a.example"]

@@ -93,3 +93,80 @@ def test_conform_names_a_missing_required_column():
 def test_unknown_table_name_is_refused(tmp_path):
     with pytest.raises(KeyError, match="unknown table"):
         Lake(str(tmp_path)).path("product")
+
+
+def _hold_lock(root: str, seconds: float):
+    """A second process holding the lake's writer lock, as another night would."""
+    import subprocess
+    import sys
+    import time
+
+    code = ("import sys, time\nfrom catalog_ml.lake import Lake\n"
+            f"with Lake({root!r}).writer('the other night'):\n"
+            f"    print('held', flush=True)\n    time.sleep({seconds})\n")
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    time.sleep(0.1)
+    return holder
+
+
+def test_a_second_writer_waits_then_fails_with_a_retryable_error_naming_the_holder(tmp_path):
+    from catalog_ml.errors import ConflictError
+
+    holder = _hold_lock(str(tmp_path), 30)
+    try:
+        with (pytest.raises(ConflictError, match=rf"pid {holder.pid} .*the other night.*"
+                                                 "lake_lock_timeout_s"),
+              Lake(str(tmp_path), lock_timeout_s=0.5).writer("me")):
+            pass
+    finally:
+        holder.kill()  # kill -9: the kernel drops the lock with the process
+        holder.wait()
+    with Lake(str(tmp_path), lock_timeout_s=2).writer("me") as lake:
+        assert lake.exists("quarantine")
+
+
+def test_a_writer_waits_for_the_other_to_finish(tmp_path):
+    import time
+
+    holder = _hold_lock(str(tmp_path), 1.5)
+    started = time.monotonic()
+    with Lake(str(tmp_path), lock_timeout_s=30).writer("me"):
+        waited = time.monotonic() - started
+    holder.wait()
+    assert holder.returncode == 0 and waited >= 1.0
+
+
+def test_the_lock_is_reentrant_within_a_process(tmp_path):
+    lake = Lake(str(tmp_path), lock_timeout_s=0.2)
+    with lake.writer("night"), lake.writer("a step of it"):
+        lake.append("quarantine", quarantine_rows(D1, 1))
+    assert lake.read("quarantine").num_rows == 1
+
+
+def test_every_table_exists_with_its_schema_after_the_first_write(tmp_path):
+    import duckdb
+
+    from catalog_ml.lake import ALL_TABLES
+
+    lake = Lake(str(tmp_path / "lake"))
+    assert not lake.initialised()
+    with lake.writer("first night"):
+        pass
+    for name, spec in ALL_TABLES.items():
+        table = DeltaTable(lake.path(name))
+        assert pa.schema(table.schema().to_arrow()) == spec.schema, name
+        assert table.metadata().partition_columns == list(spec.partition_by)
+        assert duckdb.from_arrow(table.to_pyarrow_dataset()).count("*").fetchone()[0] == 0
+
+
+def test_a_lake_path_that_is_a_file_or_holds_no_lake_is_a_clear_error(tmp_path):
+    from catalog_ml.errors import ConfigError, LakeNotFoundError
+
+    (tmp_path / "file").write_text("not a lake")
+    with pytest.raises(ConfigError, match="is a file, not a folder"), \
+            Lake(str(tmp_path / "file")).writer("x"):
+        pass
+    with pytest.raises(LakeNotFoundError, match=r"no catalog-ml lake at .*typo"):
+        Lake(str(tmp_path / "typo")).require()
+    assert not (tmp_path / "typo").exists()  # looking does not create

@@ -1,13 +1,9 @@
 import datetime as dt
 from types import SimpleNamespace
 
-import pyarrow as pa
 import pytest
 
-from catalog_ml.lake import Lake
-from catalog_ml.lake.tables import LABELS
 from catalog_ml.orchestration import night_from_context
-from catalog_ml.query import QueryError, run_query
 from catalog_ml.sample import BROKEN_ROWS, generate_dump
 
 
@@ -31,17 +27,6 @@ def test_sample_is_reproducible_and_holds_broken_rows(tmp_path):
     assert len(images) > 20
     assert all((first / "images" / n).read_bytes() == (second / "images" / n).read_bytes()
                for n in images)
-
-
-def test_query_reads_tables_by_name_and_reports_bad_sql(tmp_path):
-    lake = Lake(str(tmp_path))
-    lake.append("labels", pa.Table.from_pylist(
-        [{"product_id": "a", "category": "X > Y", "source": "dump",
-          "dump_date": dt.date(2026, 1, 1)}], schema=LABELS.schema))
-    assert run_query(lake, "SELECT count(*) AS n FROM labels").to_pylist() == [{"n": 1}]
-    assert run_query(lake, "SELECT count(*) AS n FROM classifications").to_pylist() == [{"n": 0}]
-    with pytest.raises(QueryError):
-        run_query(lake, "SELECT nope FROM labels")
 
 
 def test_committed_contracts_match_the_code():

@@ -154,3 +154,81 @@ def test_replaced_photo_changes_the_content_hash(tmp_path, settings):
     Image.new("RGB", (16, 16), (255, 255, 255)).save(folder / "images" / "p.jpg")
     after = validate_dump(folder, NIGHT, settings).accepted["content_hash"].iloc[0]
     assert before != after
+
+
+def _reasons(outcome) -> dict[str, list[str]]:
+    return dict(zip(outcome.rejected["product_id"], outcome.rejected["reasons"], strict=True))
+
+
+def test_a_photo_that_declares_too_many_pixels_is_a_quarantined_row(tmp_path, settings):
+    folder = tmp_path / "dump"
+    (folder / "images").mkdir(parents=True)
+    Image.new("1", (30_000, 30_000)).save(folder / "images" / "bomb.png", optimize=True)
+    assert (folder / "images" / "bomb.png").stat().st_size < 200_000  # tiny file, 900 MP
+    Image.new("RGB", (300, 300)).save(folder / "images" / "big.png")
+    Image.new("RGB", (32, 32)).save(folder / "images" / "fine.png")
+    write_csv(folder, [{"product_id": "bomb", "title": "t", "image": "images/bomb.png"},
+                       {"product_id": "big", "title": "t", "image": "images/big.png"},
+                       {"product_id": "fine", "title": "t", "image": "images/fine.png"}])
+    outcome = validate_dump(folder, NIGHT, settings.replace(max_reject_share=1.0,
+                                                            max_image_pixels=50_000))
+    reasons = _reasons(outcome)
+    assert reasons["bomb"] == ["image: too_large: declares 900,000,000 pixels, above "
+                               "max_image_pixels 50,000 (setting max_image_pixels) "
+                               "('images/bomb.png')"]
+    assert "300 x 300 pixels, above max_image_pixels" in reasons["big"][0]
+    assert list(outcome.accepted["product_id"]) == ["fine"]
+    small = validate_dump(folder, NIGHT, settings.replace(max_reject_share=1.0,
+                                                          max_image_bytes=20))
+    assert "above max_image_bytes 20" in _reasons(small)["fine"][0]
+
+
+def test_ids_with_control_characters_and_bad_category_paths_are_rejected(tmp_path, settings):
+    deep = " > ".join(f"L{i}" for i in range(12))
+    folder = write_csv(tmp_path / "dump", [
+        {"product_id": "bell\x07", "title": "t"},
+        {"product_id": "deep", "title": "t", "category": deep},
+        {"product_id": "formula", "title": "t", "category": "=HYPERLINK(\"x\") > A"},
+        {"product_id": "meta", "title": "t", "image": "http://169.254.169.254/latest/"},
+        {"product_id": "good", "title": "t", "category": "A > B"},
+    ])
+    outcome = validate_dump(folder, NIGHT, settings.replace(max_reject_share=1.0))
+    reasons = {k: " | ".join(v) for k, v in _reasons(outcome).items()}
+    assert reasons["bell\x07"].startswith("product_id: holds a control character")
+    assert "12 levels, deeper than max_category_depth 8" in reasons["deep"]
+    assert "a level starts with '=', '+' or '@'" in reasons["formula"]
+    assert "image: refused: 169.254.169.254 is a link-local address" in reasons["meta"]
+    assert list(outcome.accepted["product_id"]) == ["good"]
+
+
+def test_labels_outside_the_lakes_taxonomy_are_refused_unless_allowed(tmp_path, settings):
+    folder = write_csv(tmp_path / "dump", [
+        {"product_id": "typo", "title": "t", "category": "Apparel > Topwear > Tshirtz"},
+        {"product_id": "bare", "title": "t", "category": "Apparel"},
+        {"product_id": "known", "title": "t", "category": "Apparel>Topwear>Tshirts"},
+        {"product_id": "unlabelled", "title": "t"},
+    ])
+    taxonomy = {"Apparel > Topwear > Tshirts", "Apparel > Bottomwear > Jeans"}
+    lax = settings.replace(max_reject_share=1.0)
+    outcome = validate_dump(folder, NIGHT, lax, taxonomy)
+    reasons = _reasons(outcome)
+    assert reasons["typo"] == [
+        "category: not in the lake's taxonomy (2 categories; nearest: "
+        "'Apparel > Topwear > Tshirts'); a new category needs --allow-new-categories "
+        "(setting allow_new_categories) ('Apparel > Topwear > Tshirtz')"]
+    assert reasons["bare"][0].startswith("category: not in the lake's taxonomy")
+    assert sorted(outcome.accepted["product_id"]) == ["known", "unlabelled"]
+    allowed = validate_dump(folder, NIGHT, lax.replace(allow_new_categories=True), taxonomy)
+    assert len(allowed.accepted) == 4
+    founding = validate_dump(folder, NIGHT, lax, taxonomy=())  # the first labelled night
+    assert len(founding.accepted) == 4
+
+
+def test_a_product_file_that_links_outside_the_dump_is_refused(tmp_path, settings):
+    folder = tmp_path / "dump"
+    folder.mkdir()
+    secret = tmp_path / "secret.csv"
+    secret.write_text("product_id,title\np,t\n")
+    os.symlink(secret, folder / "products.csv")
+    with pytest.raises(DumpError, match="outside the dump folder"):
+        validate_dump(folder, NIGHT, settings)

@@ -9,7 +9,6 @@ whole product stays in view. Decoding runs in threads, overlapping the forward p
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -24,8 +23,9 @@ from catalog_ml.features.remote import (
     DEFAULT_LIMITS,
     FetchRefused,
     ImageLimits,
+    PhotoTooLarge,
     fetch,
-    pixel_problem,
+    open_photo,
 )
 from catalog_ml.features.runtime import Runtime
 
@@ -75,10 +75,6 @@ def _build(name: str, weights: Path) -> tuple[torch.nn.Module, int, tuple[float,
     raise ValueError(f"unknown image encoder {name!r}; choose one of {IMAGE_ENCODERS}")
 
 
-class PhotoTooLarge(ValueError):
-    pass
-
-
 def read_image_bytes(uri: str, limits: ImageLimits = DEFAULT_LIMITS) -> bytes:
     """The photo's bytes within the limits: local files by size, URLs through the policy."""
     parsed = urlparse(uri)
@@ -102,10 +98,7 @@ def read_image_bytes(uri: str, limits: ImageLimits = DEFAULT_LIMITS) -> bytes:
 
 def load_square(uri: str, size: int, limits: ImageLimits = DEFAULT_LIMITS) -> np.ndarray:
     """HWC uint8 array: the photo padded to a white square and resized."""
-    with Image.open(io.BytesIO(read_image_bytes(uri, limits))) as image:
-        problem = pixel_problem(image, limits.max_pixels)
-        if problem:
-            raise PhotoTooLarge(problem)
+    with open_photo(read_image_bytes(uri, limits), limits.max_pixels) as image:
         image = image.convert("RGB")
         side = max(image.size)
         canvas = Image.new("RGB", (side, side), (255, 255, 255))
@@ -140,8 +133,6 @@ class ImageEncoder:
                 pixels = load_square(uri, self.size, self.limits)
             except (FetchRefused, PhotoTooLarge) as exc:
                 return None, f"refused: {exc}"
-            except Image.DecompressionBombError:
-                return None, f"refused: above max_image_pixels {self.limits.max_pixels:,}"
             except Exception as exc:  # a bad photo must not stop the batch
                 if remote:
                     self.remote_failures += 1

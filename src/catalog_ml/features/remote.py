@@ -11,7 +11,9 @@ a byte cap. Redirects are followed a few times, each checked the same way.
 from __future__ import annotations
 
 import http.client
+import io
 import ipaddress
+import re
 import socket
 import ssl
 import time
@@ -75,13 +77,30 @@ class ImageLimits:
 DEFAULT_LIMITS = ImageLimits()
 
 
-def pixel_problem(image: Any, max_pixels: int) -> str | None:
-    """Why an opened (not yet decoded) PIL image is too big to decode, or None."""
+class PhotoTooLarge(ValueError):
+    """A photo above the byte or pixel limit; the message gives the figure and the limit."""
+
+
+def open_photo(payload: bytes, max_pixels: int) -> Any:
+    """The photo opened (header read, pixels not decoded) within the pixel limit.
+
+    PIL refuses by itself above twice its own limit (a decompression bomb); both cases
+    become PhotoTooLarge with the declared size."""
+    from PIL import Image
+
+    try:
+        image = Image.open(io.BytesIO(payload))
+    except Image.DecompressionBombError as exc:
+        declared = re.search(r"\((\d+) pixels\)", str(exc))
+        count = f"{int(declared.group(1)):,}" if declared else "too many"
+        raise PhotoTooLarge(f"declares {count} pixels, above max_image_pixels "
+                            f"{max_pixels:,} (setting max_image_pixels)") from None
     width, height = image.size
     if width * height > max_pixels:
-        return (f"{width} x {height} pixels, above max_image_pixels {max_pixels:,} "
-                "(setting max_image_pixels)")
-    return None
+        image.close()
+        raise PhotoTooLarge(f"{width} x {height} pixels, above max_image_pixels "
+                            f"{max_pixels:,} (setting max_image_pixels)")
+    return image
 
 
 def _address_problem(address: str, allow_private: bool) -> str | None:

@@ -126,7 +126,7 @@ def import_review(settings: Settings, path: str, today: dt.date | None = None,
     decided = _decisions(Path(path))
     products = lake.read("products", columns=["product_id", "content_hash"]).to_pandas()
     hashes = dict(zip(products["product_id"], products["content_hash"], strict=True))
-    taxonomy = known_categories(lake)
+    taxonomy = known_categories(lake, with_champion=True)
     problems = []
     for row in decided.itertuples():
         raw = getattr(row, DECISION)

@@ -91,7 +91,7 @@ def train_challenger(settings: Settings, labels_version: int | None = None,
                      progress: Any = None) -> dict[str, Any]:
     """Train and evaluate on the label snapshot, register the version, compare it with the
     champion on the held-out products. Promotes nothing (the first model excepted)."""
-    lake = Lake.from_settings(settings)
+    lake = Lake.from_settings(settings).require()
     snapshot = labels_version if labels_version is not None else lake.version("labels")
     data, embedded = labelled_with_vectors(settings, lake, labels_version)
     prices = data["price"].to_numpy(dtype="float64", na_value=float("nan"))

@@ -10,15 +10,20 @@ pixels (a decompression bomb): the header is read first and such a photo is a br
 from __future__ import annotations
 
 import hashlib
-import io
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
+from PIL import UnidentifiedImageError
 
-from catalog_ml.features.remote import DEFAULT_LIMITS, ImageLimits, pixel_problem, url_problem
+from catalog_ml.features.remote import (
+    DEFAULT_LIMITS,
+    ImageLimits,
+    PhotoTooLarge,
+    open_photo,
+    url_problem,
+)
 
 REMOTE = re.compile(r"^(?:https?|s3)://", re.IGNORECASE)
 OK_STATES = ("ok", "remote", "unchecked")
@@ -62,20 +67,13 @@ def check_image(folder: Path, reference: str | None, verify: bool = True,
             return ImageCheck("too_large", None, None,
                               f"{size:,} bytes, above max_image_bytes {limits.max_bytes:,}")
         payload = target.read_bytes()
-        with Image.open(io.BytesIO(payload)) as image:
-            problem = pixel_problem(image, limits.max_pixels)
-            if problem:
-                return ImageCheck("too_large", None, None, problem)
+        with open_photo(payload, limits.max_pixels) as image:
             image.verify()  # structure: headers, chunk checksums
-        with Image.open(io.BytesIO(payload)) as image:
+        with open_photo(payload, limits.max_pixels) as image:
             image.draft("RGB", (64, 64))  # JPEG decodes at 1/8 size: cheap
             image.load()  # the pixels themselves: catches truncated files
-    except Image.DecompressionBombError as exc:
-        declared = re.search(r"\((\d+) pixels\)", str(exc))
-        count = f"{int(declared.group(1)):,}" if declared else "too many"
-        return ImageCheck("too_large", None, None,
-                          f"declares {count} pixels, above max_image_pixels "
-                          f"{limits.max_pixels:,} (setting max_image_pixels)")
+    except PhotoTooLarge as exc:
+        return ImageCheck("too_large", None, None, str(exc))
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         return ImageCheck("corrupt", None, None, f"not a readable image ({type(exc).__name__})")
     return ImageCheck("ok", target.as_uri(), hashlib.sha256(payload).hexdigest())
