@@ -81,6 +81,15 @@ class EncoderSpec:
             hashlib.sha256(weights.encode()).hexdigest()[:6]
         return f"{text_name}.{self.text_max_tokens}+{image_name}.{self.image_size}"
 
+    def check(self) -> EncoderSpec:
+        """ConfigError naming the setting when a model file is missing (before any Spark job)."""
+        from catalog_ml.features.image import check_image_weights
+        from catalog_ml.features.text import check_text_encoder
+
+        check_text_encoder(Path(self.text_path))
+        check_image_weights(self.image_encoder, self.image_weights_path)
+        return self
+
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
 

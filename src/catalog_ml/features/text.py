@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from catalog_ml.errors import ConfigError
 from catalog_ml.features.runtime import Runtime
 
 
@@ -28,14 +29,21 @@ def product_text(title: str | None, brand: str | None, description: str | None) 
     return ". ".join(parts)
 
 
+def check_text_encoder(path: Path) -> None:
+    if not (path / "config.json").is_file():
+        raise ConfigError(f"setting 'text_encoder_path': {path} is not a model folder "
+                          "(no config.json)")
+
+
 class TextEncoder:
     def __init__(self, path: str | Path, runtime: Runtime, max_tokens: int = 128) -> None:
         from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
 
         os.environ["HF_HUB_OFFLINE"] = "1"
+        hf_logging.disable_progress_bar()  # batch logs, not a terminal: no bars
         self.path = Path(path)
-        if not (self.path / "config.json").exists():
-            raise FileNotFoundError(f"text encoder folder {self.path} has no config.json")
+        check_text_encoder(self.path)
         self.runtime = runtime
         self.max_tokens = max_tokens
         self.tokenizer = AutoTokenizer.from_pretrained(self.path, local_files_only=True)

@@ -82,7 +82,7 @@ def embed_products(products: DataFrame, settings: Settings, night: dt.date) -> d
 
     spark = products.sparkSession
     lake = Lake.from_settings(settings)
-    spec = EncoderSpec.from_settings(settings)
+    spec = EncoderSpec.from_settings(settings).check()
     done = (read_table(spark, lake, "embeddings")
             .filter(F.col("encoder_version") == F.lit(spec.version)).select(*KEYS))
     todo = (products.select(*KEYS, "title", "brand", "description", "image_uri")

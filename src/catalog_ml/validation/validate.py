@@ -127,6 +127,7 @@ def _run_gx(frame: pd.DataFrame, settings: Settings) -> Any:
     import great_expectations as gx
 
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    quiet_gx()
     context = gx.get_context(mode="ephemeral")
     try:
         from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -144,6 +145,13 @@ def _run_gx(frame: pd.DataFrame, settings: Settings) -> Any:
         result_format={"result_format": "COMPLETE",
                        "unexpected_index_column_names": [ROW_COLUMN],
                        "return_unexpected_index_query": False})
+
+
+def quiet_gx() -> None:
+    """GX logs each ephemeral context at INFO on loggers of its own: keep its warnings only."""
+    for name in list(logging.root.manager.loggerDict):
+        if name.startswith("great_expectations"):
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def _raw_record(row: pd.Series, columns: list[str]) -> str:
