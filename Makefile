@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.catalog-ml-installed
 PYTEST_ARGS ?=
 
-.PHONY: install demo test lint unit clean-lake
+.PHONY: install demo test lint unit clean-lake up down
 
 install: $(STAMP)
 
@@ -31,5 +31,11 @@ test: install lint
 unit: install
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
 
+up: install
+	$(BIN)/catalog-ml stack up
+
+down:
+	$(BIN)/catalog-ml stack down
+
 clean-lake:
-	rm -rf lake landing samples .airflow
+	rm -rf lake landing samples .airflow .stack

@@ -4,6 +4,10 @@
 Every night, for the dump folder of the run's logical date (setting `dump_template`, e.g.
 `landing/{date}`):
 
+0. **wait_for_dump**: deferred (in the triggerer, holding no worker) until the folder is
+   complete: its `_SUCCESS` marker (setting `dump_marker`) is there, or nothing in it changed
+   for `dump_settle_s`. A dump that landed on time costs no waiting. Past the night plus
+   `dump_deadline_hours` (6) the run fails at once, naming the folder and the deadline.
 1. **validate**: Great Expectations checks every row against the dump contract; bad rows
    are staged for quarantine with their reasons. A whole-dump problem (missing column, empty or
    unreadable file, too many bad rows) fails the run at once, without retries, and no table
@@ -18,6 +22,9 @@ Every night, for the dump folder of the run's logical date (setting `dump_templa
    `<lake>/reports/<date>/report.html` (its path is the task's return value).
 
 Trigger with a `dump_dir` param to process a folder other than the template's.
+Installed unpaused (`is_paused_upon_creation=False`), no catch-up: each night from the day it
+is installed waits for its dump; older nights come through a backfill. Every step that writes
+the lake holds its writer lock, so scheduled, manual and backfill runs never write at once.
 All logic lives in the `catalog_ml` package; this file only wires the steps.
 """
 
@@ -26,6 +33,8 @@ from __future__ import annotations
 import datetime as dt
 
 from airflow.sdk import Param, dag, task
+
+from catalog_ml.deploy.dump_sensor import WaitForDump
 
 # The order of a night; catalog_ml.pipeline.nightly.STEPS holds the same names (it is not
 # imported here because it pulls in Spark and delta-rs, and DAG files must parse fast).
@@ -42,6 +51,7 @@ DEFAULT_ARGS = {
     schedule="@daily",
     start_date=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
     catchup=False,
+    is_paused_upon_creation=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
     tags=["catalog-ml", "nightly"],
@@ -50,7 +60,7 @@ DEFAULT_ARGS = {
                               description="Dump folder to process instead of the template's")},
 )
 def catalog_nightly() -> None:
-    previous = None
+    previous = WaitForDump(task_id="wait_for_dump", retries=0)
     for step in STEPS:
         current = _step_task(step)()
         if previous is not None:

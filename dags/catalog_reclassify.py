@@ -24,6 +24,7 @@ DEFAULT_ARGS = {"owner": "catalog-ml", "retries": 2, "retry_delay": dt.timedelta
     schedule=[CHAMPION_ASSET],
     start_date=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
     catchup=False,
+    is_paused_upon_creation=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
     tags=["catalog-ml", "training"],

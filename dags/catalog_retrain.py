@@ -14,6 +14,9 @@ Triggered by hand (Trigger DAG w/ config) or weekly:
    champion by `promotion_margin`; otherwise this task is skipped. A promotion updates the
    Asset `catalog-ml://models/champion`, which starts **catalog_reclassify**.
 
+A scheduled run whose labels have not changed since the champion's training is skipped, with
+that reason in the log (a manual run always trains). Installed unpaused, so the weekly run
+and the UI's trigger form work without unpausing by hand.
 All logic lives in `catalog_ml.pipeline.train`; this file only wires it.
 """
 
@@ -32,6 +35,7 @@ DEFAULT_ARGS = {"owner": "catalog-ml", "retries": 1, "retry_delay": dt.timedelta
     schedule="@weekly",
     start_date=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
     catchup=False,
+    is_paused_upon_creation=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
     tags=["catalog-ml", "training"],

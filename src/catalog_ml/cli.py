@@ -211,6 +211,36 @@ def cmd_schemas(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_stack(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from catalog_ml.deploy import stack
+
+    config = stack.StackConfig(**{k: v for k, v in (
+        ("home", Path(args.home).resolve() if args.home else None), ("api_port", args.port),
+        ("spark_port", args.spark_port)) if v is not None})
+    settings = _settings(args)
+    if args.stack_command == "up":
+        print(f"starting the stack in {config.home} (Spark Connect, then Airflow) ...",
+              flush=True)
+        where = stack.up(config, settings)
+        print(f"""catalog-ml stack is up
+  Airflow UI   {where['ui']}   user {where['user']}, password {where['password']}
+  REST API     {where['ui']}/api/v2   (token: POST {where['ui']}/auth/token)
+  Spark        {where['spark']}   (Spark Connect; tasks share one warm session)
+  lake         {where['lake']}
+  landing      {where['landing']}   (a night's dump goes here; write _SUCCESS when complete)
+  logs         {where['logs']}
+  stop it with `catalog-ml stack down` (or `make down`)""")
+    elif args.stack_command == "down":
+        stopped = stack.down(config)
+        print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+    else:
+        for name, pid in stack.status(config).items():
+            print(f"{name:14} {'running, pid ' + str(pid) if pid else 'stopped'}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from catalog_ml.demo import run_demo
 
@@ -289,6 +319,14 @@ def build_parser() -> argparse.ArgumentParser:
                              "vacuum_retention_hours, 168)")
     vacuum.add_argument("--dry-run", action="store_true", help="list, delete nothing")
     vacuum.set_defaults(func=cmd_vacuum)
+
+    stack_parser = with_lake(commands.add_parser(
+        "stack", help="a local production-like stack: Airflow servers and a warm Spark"))
+    stack_parser.add_argument("stack_command", choices=("up", "down", "status"))
+    stack_parser.add_argument("--home", help="where the stack keeps its state (default .stack)")
+    stack_parser.add_argument("--port", type=int, help="Airflow api-server port (8080)")
+    stack_parser.add_argument("--spark-port", type=int, help="Spark Connect port (15002)")
+    stack_parser.set_defaults(func=cmd_stack)
 
     schemas = commands.add_parser("schemas", help="rewrite schemas/ from the code")
     schemas.set_defaults(func=cmd_schemas)

@@ -1,7 +1,13 @@
-"""The Spark session, built from settings: ``local[*]`` on a laptop, a cluster by configuration.
+"""The Spark session, built from settings: ``local[*]`` on a laptop, a cluster by configuration,
+or a warm Spark Connect server (``spark_master = "sc://HOST:PORT"``).
 
 Local defaults follow what was measured here (shared/STACK.md): workers run the venv's Python,
 worker reuse stays on so a model loads once per worker, few shuffle partitions, a 4 GB driver.
+
+With Spark Connect every client (each Airflow task, each CLI call) joins one named server
+session, derived from the server and the lake: the server keeps that session's Python
+workers, and with them the loaded encoders and champion, from one task and night to the next.
+A task then costs a gRPC connection (well under a second), not a JVM start and model loads.
 """
 
 from __future__ import annotations
@@ -9,7 +15,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from typing import TYPE_CHECKING
+import uuid
+from typing import TYPE_CHECKING, Any
 
 from catalog_ml.config import Settings
 
@@ -17,6 +24,38 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 log = logging.getLogger(__name__)
+SESSION_NAMESPACE = uuid.UUID("0b5c3c2e-57a4-4b7e-9d0e-6c1f3a9d2e41")
+_SESSIONS: dict[str, Any] = {}
+
+
+def is_connect(settings: Settings) -> bool:
+    return settings.spark_master.startswith("sc://")
+
+
+def connect_url(settings: Settings) -> str:
+    """The Spark Connect URL with the shared session id (kept if the URL names its own)."""
+    url = settings.spark_master
+    if "session_id=" in url:
+        return url
+    session = uuid.uuid5(SESSION_NAMESPACE, f"{url}|{settings.lake}")
+    return f"{url.rstrip('/')}/;session_id={session}"
+
+
+def parallelism(spark: Any) -> int:
+    """Tasks that run at once: what partitions and per-worker threads are sized by."""
+    context = getattr(spark, "sparkContext", None) if not _is_remote(spark) else None
+    if context is not None:
+        return int(context.defaultParallelism)
+    value = spark.conf.get("spark.default.parallelism", None)
+    if value is None:
+        master = spark.conf.get("spark.master", "local[*]")
+        cores = master[len("local["):-1] if master.startswith("local[") else "*"
+        value = os.cpu_count() if cores == "*" else cores.split(",")[0]
+    return max(1, int(value or 1))
+
+
+def _is_remote(spark: Any) -> bool:
+    return type(spark).__module__.startswith("pyspark.sql.connect")
 
 
 def spark_conf(settings: Settings) -> dict[str, str]:
@@ -46,10 +85,28 @@ def spark_conf(settings: Settings) -> dict[str, str]:
     return conf
 
 
+def _connect(settings: Settings) -> Any:
+    """A client of the warm Spark Connect server, in the shared session."""
+    from pyspark.sql import SparkSession
+
+    url = connect_url(settings)
+    if url in _SESSIONS:
+        return _SESSIONS[url]
+    builder = SparkSession.builder.remote(url)
+    for key, value in settings.spark_conf.items():
+        if key.startswith("spark.sql."):  # the server's static settings are its own
+            builder = builder.config(key, value)
+    log.info("connecting to Spark Connect at %s", settings.spark_master)
+    _SESSIONS[url] = builder.getOrCreate()
+    return _SESSIONS[url]
+
+
 def get_spark(settings: Settings) -> SparkSession:
     """The active session, or a new one configured from settings."""
     from pyspark.sql import SparkSession
 
+    if is_connect(settings):
+        return _connect(settings)
     active = SparkSession.getActiveSession()
     if active is not None:
         return active

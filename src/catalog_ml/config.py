@@ -47,6 +47,11 @@ class Settings:
         default_factory=lambda: str(project_root() / "landing" / "{date}")
     )
 
+    # Waiting for a night's dump (the nightly DAG's first task)
+    dump_marker: str = "_SUCCESS"  # the shop writes it last: its presence means complete
+    dump_settle_s: float = 120.0  # without a marker: complete once untouched this long
+    dump_deadline_hours: float = 6.0  # after the night's logical date: then the night fails
+
     # Validation gates
     max_reject_share: float = 0.5
     max_title_chars: int = 2000
@@ -231,6 +236,8 @@ _RANGES: tuple[tuple[str, float, float], ...] = (
     ("max_category_depth", 1, 64),
     ("image_fetch_timeout_s", 0.1, 600),
     ("lake_lock_timeout_s", 0, 86_400),
+    ("dump_settle_s", 0, 86_400),
+    ("dump_deadline_hours", 0, 720),
     ("vacuum_retention_hours", 0, 87_600),
     ("text_max_tokens", 8, 512),
     ("text_batch_size", 1, 65_536),

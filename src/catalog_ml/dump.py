@@ -49,6 +49,32 @@ class RawDump:
         return len(self.frame) + len(self.malformed)
 
 
+def dump_readiness(folder: Path, marker: str, settle_s: float,
+                   now: float | None = None) -> tuple[bool, str]:
+    """Whether a night's dump folder is complete, and why (not); cheap enough to poll.
+
+    Complete when it holds a product file and either the ``marker`` file (written last by the
+    shop's export) or nothing in it has changed for ``settle_s`` seconds (its entries' and
+    their own entries' modification times: a file still being copied keeps moving). A dump
+    that landed long ago is therefore ready at the first look."""
+    import time
+
+    if not folder.is_dir():
+        return False, f"{folder} does not exist yet"
+    present = [name for name in DUMP_FILES if (folder / name).exists()]
+    if not present:
+        return False, f"{folder} holds none of {', '.join(DUMP_FILES)} yet"
+    if marker and (folder / marker).exists():
+        return True, f"{folder}/{marker} is there"
+    entries = [folder, *folder.iterdir()]
+    newest = max(entry.stat().st_mtime for entry in entries)
+    quiet = (now if now is not None else time.time()) - newest
+    if quiet >= settle_s:
+        return True, f"{folder} unchanged for {quiet:.0f} s (no {marker} marker)"
+    return False, (f"{folder} changed {quiet:.0f} s ago; waiting for {marker} or "
+                   f"{settle_s:.0f} s without change")
+
+
 def find_dump_file(folder: Path) -> Path:
     if not folder.is_dir():
         raise DumpError(f"dump folder {folder} does not exist or is not a folder")

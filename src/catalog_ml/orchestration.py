@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from catalog_ml.config import load_settings
 from catalog_ml.errors import ConfigError, DataError
+
+log = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
@@ -51,13 +54,30 @@ def nightly_task(step: str, context: Mapping[str, Any]) -> dict[str, Any]:
         return run_step(step, settings, night, dump_dir=params.get("dump_dir") or None)
 
 
+def _scheduled(context: Mapping[str, Any]) -> bool:
+    run = context.get("dag_run")
+    run_type = getattr(run, "run_type", None)
+    return str(getattr(run_type, "value", run_type)) == "scheduled"
+
+
 def retrain_task(context: Mapping[str, Any]) -> dict[str, Any]:
-    """Train, evaluate, register and compare; what the retrain DAG's first task returns."""
-    from catalog_ml.pipeline.train import train_challenger
+    """Train, evaluate, register and compare; what the retrain DAG's first task returns.
+
+    A scheduled run with no label change since the champion's training is skipped (training
+    again on the same labels costs minutes and changes nothing); a manual run always trains."""
+    from catalog_ml.lake import Lake
+    from catalog_ml.pipeline.train import label_changes_since_champion, train_challenger
 
     params = context.get("params") or {}
     with failing_fast("retrain stopped"):
         settings = load_settings()
+        if _scheduled(context) and params.get("labels_version") is None:
+            changed, why = label_changes_since_champion(Lake.from_settings(settings))
+            if changed == 0:
+                from airflow.sdk.exceptions import AirflowSkipException
+
+                log.warning("scheduled retrain skipped: %s", why)
+                raise AirflowSkipException(f"scheduled retrain skipped: {why}")
         if params.get("epochs"):
             settings = settings.replace(train_epochs=int(params["epochs"]))
         result = train_challenger(settings, labels_version=params.get("labels_version"))
@@ -77,6 +97,8 @@ def promote_task(trained: Mapping[str, Any], context: Mapping[str, Any]) -> dict
         raise AirflowSkipException(f"{trained['version']} registered; promotion not asked for")
     with failing_fast("promotion stopped"):
         decision = promote_if_better(load_settings(), trained["version"])
+    # the A/B outcome at WARNING: visible in the task log without opening a group
+    log.warning("A/B %s vs the champion: %s", trained["version"], decision["reason"])
     if not decision["promoted"]:
         raise AirflowSkipException(f"{trained['version']} not promoted: {decision['reason']}")
     return decision

@@ -177,4 +177,5 @@ def generate_dump(folder: str | Path, rows: int, seed: int, labelled: bool,
                                         ensure_ascii=False) + "\n")
     else:
         raise ValueError(f"unknown format {fmt!r}; csv or jsonl")
+    (folder / "_SUCCESS").touch()  # written last, as a shop's export does: the dump is complete
     return folder

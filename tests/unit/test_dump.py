@@ -63,3 +63,27 @@ def test_duplicate_column_names_are_refused(tmp_path: Path) -> None:
     (tmp_path / "products.csv").write_text("product_id,title,title\np1,a,b\n")
     with pytest.raises(DumpError, match="duplicate column names"):
         read_dump(tmp_path)
+
+
+def test_a_dump_is_ready_with_its_marker_or_once_it_stopped_changing(tmp_path):
+    import os
+    import time
+
+    from catalog_ml.dump import dump_readiness
+
+    folder = tmp_path / "2026-11-02"
+    assert dump_readiness(folder, "_SUCCESS", 60) == (False, f"{folder} does not exist yet")
+    folder.mkdir()
+    ready, why = dump_readiness(folder, "_SUCCESS", 60)
+    assert not ready and "holds none of" in why
+    (folder / "products.csv").write_text("product_id,title\np,t\n")
+    ready, why = dump_readiness(folder, "_SUCCESS", 60)
+    assert not ready and "waiting for _SUCCESS" in why  # still being written, maybe
+    (folder / "_SUCCESS").touch()
+    assert dump_readiness(folder, "_SUCCESS", 60)[0]
+    (folder / "_SUCCESS").unlink()
+    old = time.time() - 3600  # landed an hour ago: no waiting at all
+    for entry in (folder, folder / "products.csv"):
+        os.utime(entry, (old, old))
+    ready, why = dump_readiness(folder, "_SUCCESS", 60)
+    assert ready and "unchanged for" in why

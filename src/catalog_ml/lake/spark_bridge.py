@@ -165,7 +165,7 @@ def write_table(
     table_uri = lake.path(name)
     staging_name = f"spark-write-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
     staging = f"{table_uri}/{staging_name}"
-    df.select(*columns).write.mode("errorifexists").parquet(spark_uri(staging))
+    df.select(*columns).write.mode("error").parquet(spark_uri(staging))
 
     filesystem, root = pafs.FileSystem.from_uri(table_uri)
     infos = filesystem.get_file_info(pafs.FileSelector(f"{root}/{staging_name}"))

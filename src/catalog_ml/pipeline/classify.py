@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from catalog_ml.compute import get_spark
+from catalog_ml.compute import get_spark, parallelism
 from catalog_ml.config import Settings
 from catalog_ml.errors import MissingEmbeddingsError
 from catalog_ml.lake import Lake
@@ -108,11 +108,11 @@ def classify_night(settings: Settings, night: dt.date) -> dict[str, Any]:
             f"night {night}: {missing} products have no embeddings for the champion's encoders "
             f"({model.encoder_version}); run the embed step, or retrain if the encoder "
             "settings changed")
-    parallelism = spark.sparkContext.defaultParallelism
+    tasks = parallelism(spark)
     rows = write_table(
         joined.mapInArrow(
             classify_batches(model.location(lake), model.artifact_sha256, model.version,
-                             settings.review_threshold, settings.top_k, night, parallelism,
+                             settings.review_threshold, settings.top_k, night, tasks,
                              lake.storage_options or None),
             spark_schema(CLASSIFICATIONS.schema)),
         lake, "classifications", replace={"run_date": night})

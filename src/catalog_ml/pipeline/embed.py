@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from pyspark.sql.types import ArrayType, FloatType, StringType, StructField, StructType
 
-from catalog_ml.compute import get_spark
+from catalog_ml.compute import get_spark, parallelism
 from catalog_ml.config import Settings
 from catalog_ml.features.encoders import EncoderSpec
 from catalog_ml.lake import Lake
@@ -96,10 +96,10 @@ def embed_products(products: DataFrame, settings: Settings, night: dt.date) -> d
         todo.unpersist()
         log.info("embed: nothing new for %s", spec.version)
         return result
-    parallelism = spark.sparkContext.defaultParallelism
-    partitions = max(parallelism, math.ceil(count / ROWS_PER_PARTITION))
+    tasks = parallelism(spark)
+    partitions = max(tasks, math.ceil(count / ROWS_PER_PARTITION))
     log.info("embed: %d products in %d partitions with %s", count, partitions, spec.version)
-    embed = embed_udf(spec.to_json(), parallelism)
+    embed = embed_udf(spec.to_json(), tasks)
     vectors = (
         todo.repartition(partitions)
         .withColumn("embedded", embed("title", "brand", "description", "image_uri"))

@@ -57,6 +57,32 @@ def labelled_products(lake: Lake, labels_version: int | None = None) -> pd.DataF
 
 
 
+def label_changes_since_champion(lake: Lake) -> tuple[int | None, str]:
+    """How many products' labels differ from those the champion was trained on, and in words;
+    None when there is nothing to compare (no champion, or one without a label snapshot)."""
+    current = champion(lake)
+    if current is None:
+        return None, "no champion yet"
+    rows = lake.read("models", where={"version": current.version}).to_pylist()
+    snapshot = rows[0]["label_snapshot"] if rows else None
+    if not snapshot or not str(snapshot).startswith("labels@v"):
+        return None, "no champion trained on a known label snapshot"
+    version = int(str(snapshot).removeprefix("labels@v"))
+
+    def latest(labels_version: int | None) -> set[tuple[str, str]]:
+        frame = lake.read("labels", version=labels_version).to_pandas()
+        if frame.empty:
+            return set()
+        frame = frame.sort_values(["dump_date", "labelled_at"]).drop_duplicates(
+            "product_id", keep="last")
+        return set(zip(frame["product_id"], frame["category"], strict=True))
+
+    then, now = latest(version), latest(None)
+    changed = len(then ^ now)
+    return changed, (f"{changed} label change(s) since the champion {current.version} was "
+                     f"trained on {snapshot}")
+
+
 def options_from(settings: Settings) -> EnsembleOptions:
     return EnsembleOptions(fusion=TrainOptions.from_settings(settings), folds=settings.cv_folds,
                            holdout_share=settings.holdout_share,

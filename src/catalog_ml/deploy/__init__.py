@@ -1,0 +1,1 @@
+"""Running catalog-ml as a service: the local stack (``catalog-ml stack``)."""
