@@ -58,7 +58,7 @@ def main() -> None:
     print(f"plain loop: {n / plain_compute:7.1f} products/s compute, "
           f"{plain_total:6.1f} s with model loading")
     print(f"spark step: {n / spark_total:7.1f} products/s, {spark_total:6.1f} s end to end "
-          f"(embedded {result['embedded']}, Spark start included)")
+          f"(embedded {result.embedded}, Spark start included)")
     print(f"ratio spark/plain (end to end): {spark_total / plain_total:.2f}x")
 
 

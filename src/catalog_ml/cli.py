@@ -76,17 +76,18 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     settings = _settings(args, allow_new_categories=args.allow_new_categories or None)
     from catalog_ml.lake import Lake
     from catalog_ml.pipeline.nightly import run_night
+    from catalog_ml.pipeline.results import StepResult
     from catalog_ml.query import night_summary
 
 
-    def show(step: str, result: dict[str, Any]) -> None:
-        shown = {k: v for k, v in result.items() if k not in ("night",)}
+    def show(step: str, result: StepResult) -> None:
+        shown = {k: v for k, v in result.to_xcom().items() if k not in ("night",)}
         print(f"[{args.date}] {step}: {json.dumps(shown, default=str)}", flush=True)
 
     results = run_night(settings, args.date, dump_dir=args.dump, on_step=show)
     summary = night_summary(Lake.from_settings(settings), args.date)
     print(f"[{args.date}] summary: {json.dumps(summary, default=str)}")
-    print(f"[{args.date}] report: {results['report']['report']}")
+    print(f"[{args.date}] report: {results['report'].report}")
     return 0
 
 
@@ -94,8 +95,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     from catalog_ml.pipeline.nightly import run_step
 
     result = run_step("report", _settings(args), args.date)
-    print(json.dumps({k: v for k, v in result.items() if k != "report"}, default=str))
-    print(f"report: {result['report']}")
+    print(json.dumps({k: v for k, v in result.to_xcom().items() if k != "report"}))
+    print(f"report: {result.report}")
     return 0
 
 

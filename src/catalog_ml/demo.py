@@ -40,7 +40,7 @@ def run_demo(settings: Settings, rows: int = 400) -> int:
 
     _say(f"2/5 history night {HISTORY_NIGHT} through the pipeline")
     for step, result in run_night(settings, HISTORY_NIGHT, str(history)).items():
-        print(f"  {step}: {json.dumps(result, default=str)}")
+        print(f"  {step}: {json.dumps(result.to_xcom())}")
 
     _say("3/5 training the first classifier on every labelled product in the lake")
     trained = train_from_lake(settings, progress=lambda message: print(f"  {message}"))

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from catalog_ml.config import load_settings
-from catalog_ml.errors import ConfigError, DataError
+from catalog_ml.errors import ConfigError, DataError, LakeNotFoundError
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,8 @@ def nightly_task(step: str, context: Mapping[str, Any]) -> dict[str, Any]:
     night = night_from_context(context)
     with failing_fast(f"night {night} stopped at {step}"):
         settings = load_settings()
-        return run_step(step, settings, night, dump_dir=params.get("dump_dir") or None)
+        return run_step(step, settings, night,
+                        dump_dir=params.get("dump_dir") or None).to_xcom()
 
 
 def _scheduled(context: Mapping[str, Any]) -> bool:
@@ -65,22 +66,34 @@ def retrain_task(context: Mapping[str, Any]) -> dict[str, Any]:
 
     A scheduled run with no label change since the champion's training is skipped (training
     again on the same labels costs minutes and changes nothing); a manual run always trains."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
     from catalog_ml.lake import Lake
-    from catalog_ml.pipeline.train import label_changes_since_champion, train_challenger
+    from catalog_ml.pipeline.train import (
+        NotEnoughLabelsError,
+        label_changes_since_champion,
+        train_challenger,
+    )
 
     params = context.get("params") or {}
+    scheduled = _scheduled(context)
     with failing_fast("retrain stopped"):
         settings = load_settings()
-        if _scheduled(context) and params.get("labels_version") is None:
-            changed, why = label_changes_since_champion(Lake.from_settings(settings))
+        lake = Lake.from_settings(settings)
+        if scheduled and params.get("labels_version") is None and lake.initialised():
+            changed, why = label_changes_since_champion(lake)
             if changed == 0:
-                from airflow.sdk.exceptions import AirflowSkipException
-
                 log.warning("scheduled retrain skipped: %s", why)
                 raise AirflowSkipException(f"scheduled retrain skipped: {why}")
         if params.get("epochs"):
             settings = settings.replace(train_epochs=int(params["epochs"]))
-        result = train_challenger(settings, labels_version=params.get("labels_version"))
+        try:
+            result = train_challenger(settings, labels_version=params.get("labels_version"))
+        except (NotEnoughLabelsError, LakeNotFoundError) as exc:
+            if not scheduled:
+                raise
+            log.warning("scheduled retrain skipped: %s", exc)  # a new lake: nothing to learn
+            raise AirflowSkipException(f"scheduled retrain skipped: {exc}") from exc
     return {k: v for k, v in result.items() if k != "metrics"}
 
 
@@ -108,4 +121,4 @@ def reclassify_task() -> dict[str, Any]:
     from catalog_ml.pipeline.reclassify import reclassify_latest
 
     with failing_fast("reclassify stopped"):
-        return reclassify_latest(load_settings())
+        return reclassify_latest(load_settings()).to_xcom()

@@ -26,7 +26,7 @@ def test_unreadable_photos_leave_a_null_image_vector_and_keep_the_text(spark, se
     frame = spark.createDataFrame(rows, "product_id string, content_hash string, title string, "
                                         "brand string, description string, image_uri string")
     night = dt.date(2026, 11, 2)
-    assert embed_products(frame, settings, night)["embedded"] == 4
+    assert embed_products(frame, settings, night).embedded == 4
     stored = {r["product_id"]: r for r in Lake(settings.lake).read("embeddings").to_pylist()}
     assert stored["a"]["image_status"] == "ok" and len(stored["a"]["image_vector"]) == 1280
     for pid in ("b", "c"):
@@ -36,7 +36,7 @@ def test_unreadable_photos_leave_a_null_image_vector_and_keep_the_text(spark, se
     assert all(len(r["text_vector"]) == 384 for r in stored.values())
     assert {r["encoder_version"] for r in stored.values()} == {
         EncoderSpec.from_settings(settings).version}
-    assert embed_products(frame, settings, night)["embedded"] == 0  # nothing new the 2nd time
+    assert embed_products(frame, settings, night).embedded == 0  # nothing new the 2nd time
 
 
 def test_photos_over_the_limits_or_on_refused_hosts_get_no_vector_and_no_request(
@@ -48,7 +48,7 @@ def test_photos_over_the_limits_or_on_refused_hosts_get_no_vector_and_no_request
             ("loop", "h3", "Loopback lamp", None, None, "http://127.0.0.1:9/x.jpg")]
     frame = spark.createDataFrame(rows, "product_id string, content_hash string, title string, "
                                         "brand string, description string, image_uri string")
-    assert embed_products(frame, settings, dt.date(2026, 11, 2))["embedded"] == 3
+    assert embed_products(frame, settings, dt.date(2026, 11, 2)).embedded == 3
     stored = {r["product_id"]: r for r in Lake(settings.lake).read("embeddings").to_pylist()}
     assert stored["big"]["image_status"].startswith("refused: declares 400,000,000 pixels")
     assert "link-local" in stored["meta"]["image_status"]

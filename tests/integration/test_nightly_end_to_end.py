@@ -71,10 +71,10 @@ def counts(lake: Lake) -> dict[str, int]:
 
 def test_labelled_night_without_a_model_stores_labels_and_skips_classification(world):
     results = run_night(world["settings"], LABELLED, str(world["base"] / "labelled"))
-    assert results["validate"]["rejected"] == 0
-    assert results["ingest"]["labelled"] == N_LABELLED
-    assert results["embed"]["embedded"] == N_LABELLED
-    assert "no champion" in results["classify"]["skipped"]
+    assert results["validate"].rejected == 0
+    assert results["ingest"].labelled == N_LABELLED
+    assert results["embed"].embedded == N_LABELLED
+    assert "no champion" in results["classify"].skipped
 
 
 def test_train_registers_an_evaluated_champion_that_learned(world):
@@ -102,7 +102,7 @@ def test_train_registers_an_evaluated_champion_that_learned(world):
 def test_every_row_of_the_night_is_classified_or_quarantined(world):
     rows_in = N_NIGHT + len(broken_rows(world["base"] / "tonight"))
     results = run_night(world["settings"], NIGHT, str(world["base"] / "tonight"))
-    report = Path(results["validate"]["validation_report"])
+    report = Path(results["validate"].validation_report)
     assert report.exists() and report.with_name("gx_result.json").exists()
     lake = world["lake"]
     classified = lake.read("classifications", where={"run_date": NIGHT}).to_pandas()
@@ -162,8 +162,8 @@ def test_a_later_night_embeds_only_the_changed_tenth(world):
     run_step("validate", settings, LATER, str(later))
     run_step("ingest", settings, LATER)
     embedded = run_step("embed", settings, LATER)
-    assert embedded["embedded"] == len(changed)
-    assert run_step("classify", settings, LATER)["classified"] == N_NIGHT
+    assert embedded.embedded == len(changed)
+    assert run_step("classify", settings, LATER).classified == N_NIGHT
 
 
 def test_a_failed_gate_stops_the_night_and_leaves_every_table_as_it_was(world):
@@ -197,7 +197,7 @@ def test_a_copied_lake_classifies_with_its_own_model_and_refuses_a_tampered_one(
     copy = tmp_path / "restored-lake"
     shutil.copytree(world["lake"].root, copy)
     settings = world["settings"].replace(lake=str(copy))
-    assert run_step("classify", settings, NIGHT)["classified"] == N_NIGHT
+    assert run_step("classify", settings, NIGHT).classified == N_NIGHT
     version = Lake(str(copy)).read("models").column("version").to_pylist()[0]
     meta_file = copy / "artifacts" / "models" / version / "model.json"
     meta = json.loads(meta_file.read_text())
@@ -210,7 +210,7 @@ def test_a_copied_lake_classifies_with_its_own_model_and_refuses_a_tampered_one(
     assert main(["nightly", "--dump", str(world["base"] / "tonight"), "--date",
                  NIGHT.isoformat(), "--lake", str(copy)]) == 2
     # the original lake is untouched and still classifies
-    assert run_step("classify", world["settings"], NIGHT)["classified"] == N_NIGHT
+    assert run_step("classify", world["settings"], NIGHT).classified == N_NIGHT
 
 
 @pytest.mark.airflow

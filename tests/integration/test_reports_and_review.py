@@ -62,7 +62,7 @@ def test_a_night_without_a_model_still_reports_its_data(world):
     quality = rows_for(world["lake"], "report_quality", LABELLED).iloc[0]
     assert quality["rows_received"] == 360 and quality["classified"] == 0
     assert quality["share_with_price"] == 1.0 and quality["share_with_image"] == 1.0
-    assert Path(results["report"]["report"]).exists()
+    assert Path(results["report"].report).exists()
     train_from_lake(world["settings"])
 
 

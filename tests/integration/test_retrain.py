@@ -72,6 +72,31 @@ def test_cli_train_registers_the_first_champion_and_lists_it(world, env, capsys)
     assert classified.num_rows == 60
 
 
+def test_label_changes_since_the_champion_decide_a_scheduled_retrain(world):
+    """Nothing changed since the champion's training: a scheduled retrain would be skipped;
+    one corrected label makes it train."""
+    import datetime as dt
+
+    import pyarrow as pa
+
+    from catalog_ml.lake.tables import LABELS
+    from catalog_ml.pipeline.train import label_changes_since_champion
+
+    lake = world["lake"]
+    changed, why = label_changes_since_champion(lake)
+    assert changed == 0 and "since the champion" in why
+    first = lake.read("labels").to_pylist()[0]
+    other = next(c for c in lake.read("labels").column("category").to_pylist()
+                 if c != first["category"])
+    lake.upsert("labels", pa.Table.from_pylist([{
+        "product_id": first["product_id"], "category": other, "source": "review",
+        "dump_date": dt.date(2026, 11, 30), "content_hash": first["content_hash"]}],
+        schema=LABELS.schema))
+    assert label_changes_since_champion(lake)[0] == 2  # the old pair out, the new pair in
+    lake.delete("labels", {"source": "review", "dump_date": dt.date(2026, 11, 30)})
+    assert label_changes_since_champion(lake)[0] == 0
+
+
 def test_an_unknown_label_snapshot_is_a_clear_error(world, env, capsys):
     assert main(["train", "--labels-version", "99", "--lake", world["settings"].lake]) == 64
     assert "labels has no version 99; its versions are 0 to" in capsys.readouterr().err

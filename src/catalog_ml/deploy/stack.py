@@ -74,13 +74,16 @@ def _secret(home: Path, name: str) -> str:
 
 def environment(config: StackConfig, settings: Settings) -> dict[str, str]:
     """Every variable the servers and the tasks need; README lists the same."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "CATALOG_ML_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW__")}  # keeps yours
     venv_bin = str(Path(sys.executable).parent)
     env.update({
         "PATH": f"{venv_bin}:{env.get('PATH', '')}",
         "AIRFLOW_HOME": str(config.airflow_home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(project_root() / "dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        # SQLite with five writers: wait for the lock instead of failing with "locked"
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN":
+            f"sqlite:///{config.airflow_home / 'airflow.db'}?timeout=30",
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__CORE__PARALLELISM": str(config.parallelism),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin",

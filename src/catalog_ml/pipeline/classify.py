@@ -21,6 +21,7 @@ from catalog_ml.lake import Lake
 from catalog_ml.lake.spark_bridge import read_table, spark_schema, write_table
 from catalog_ml.lake.tables import CLASSIFICATIONS
 from catalog_ml.models.registry import champion
+from catalog_ml.pipeline.results import Classified
 
 log = logging.getLogger(__name__)
 KEYS = ["product_id", "content_hash"]
@@ -83,15 +84,15 @@ def classify_batches(artifact: str, sha256: str | None, version: str, threshold:
     return run
 
 
-def classify_night(settings: Settings, night: dt.date) -> dict[str, Any]:
+def classify_night(settings: Settings, night: dt.date) -> Classified:
     lake = Lake.from_settings(settings)
     model = champion(lake)
     if model is not None:
         model.load(lake)  # verified here, so a bad artifact is one clear error, not a worker's
     if model is None:
         log.warning("night %s: no champion model yet; run `catalog-ml train`", night)
-        return {"night": night.isoformat(), "classified": 0,
-                "skipped": "no champion model registered; run `catalog-ml train`"}
+        return Classified(night=night, classified=0,
+                          skipped="no champion model registered; run `catalog-ml train`")
     from pyspark.sql import functions as F
 
     spark = get_spark(settings)
@@ -117,4 +118,4 @@ def classify_night(settings: Settings, night: dt.date) -> dict[str, Any]:
             spark_schema(CLASSIFICATIONS.schema)),
         lake, "classifications", replace={"run_date": night})
     joined.unpersist()
-    return {"night": night.isoformat(), "classified": rows, "model_version": model.version}
+    return Classified(night=night, classified=rows, model_version=model.version)

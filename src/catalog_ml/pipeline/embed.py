@@ -24,6 +24,7 @@ from catalog_ml.config import Settings
 from catalog_ml.features.encoders import EncoderSpec
 from catalog_ml.lake import Lake
 from catalog_ml.lake.spark_bridge import read_table, write_table
+from catalog_ml.pipeline.results import Embedded
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -75,7 +76,7 @@ def embed_udf(spec_json: str, parallel_tasks: int) -> Any:
     return embed
 
 
-def embed_products(products: DataFrame, settings: Settings, night: dt.date) -> dict[str, Any]:
+def embed_products(products: DataFrame, settings: Settings, night: dt.date) -> Embedded:
     """Embed the rows of ``products`` (product_id, content_hash, title, brand, description,
     image_uri) that have no vectors yet for the configured encoders."""
     from pyspark.sql import functions as F
@@ -89,9 +90,8 @@ def embed_products(products: DataFrame, settings: Settings, night: dt.date) -> d
             .dropDuplicates(KEYS).join(done, KEYS, "left_anti")
             .cache())  # counted, then embedded: the anti-join over all embeddings runs once
     count = todo.count()
-    result: dict[str, Any] = {"night": night.isoformat(), "encoder_version": spec.version,
-                              "candidates": products.select(*KEYS).distinct().count(),
-                              "embedded": 0}
+    result = Embedded(night=night, encoder_version=spec.version,
+                      candidates=products.select(*KEYS).distinct().count(), embedded=0)
     if count == 0:
         todo.unpersist()
         log.info("embed: nothing new for %s", spec.version)
@@ -110,12 +110,12 @@ def embed_products(products: DataFrame, settings: Settings, night: dt.date) -> d
                 F.lit(night).alias("dump_date"),
                 F.current_timestamp().alias("embedded_at"))
     )
-    result["embedded"] = write_table(vectors, lake, "embeddings")
+    result.embedded = write_table(vectors, lake, "embeddings")
     todo.unpersist()
     return result
 
 
-def embed_night(settings: Settings, night: dt.date) -> dict[str, Any]:
+def embed_night(settings: Settings, night: dt.date) -> Embedded:
     spark = get_spark(settings)
     lake = Lake.from_settings(settings)
     products = read_table(spark, lake, "product_snapshots", where={"dump_date": night})

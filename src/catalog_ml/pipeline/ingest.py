@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -20,6 +19,7 @@ from catalog_ml.config import Settings
 from catalog_ml.lake import Lake
 from catalog_ml.lake.store import sql_literal
 from catalog_ml.lake.tables import LABELS, PRODUCT_SNAPSHOTS, PRODUCTS, QUARANTINE
+from catalog_ml.pipeline.results import Ingested
 from catalog_ml.pipeline.staging import load_staged
 
 log = logging.getLogger(__name__)
@@ -38,9 +38,9 @@ PRODUCT_MERGE_UPDATES = {
 }
 
 
-def ingest_night(settings: Settings, night: dt.date) -> dict[str, Any]:
+def ingest_night(settings: Settings, night: dt.date) -> Ingested:
     lake = Lake.from_settings(settings)
-    accepted, rejected, summary = load_staged(lake, night)
+    accepted, rejected, summary = load_staged(lake, night)  # summary: Validated.to_xcom()
     now = dt.datetime.now(dt.UTC)
 
     quarantine = pa.Table.from_pylist([
@@ -69,11 +69,12 @@ def ingest_night(settings: Settings, night: dt.date) -> dict[str, Any]:
          for row in snapshot_rows if row["category"]], schema=LABELS.schema)
     lake.replace_slice("labels", labels, {"dump_date": night, "source": "dump"})
 
-    result = {"night": night.isoformat(), "products": snapshots.num_rows,
-              "quarantined": quarantine.num_rows, "labelled": labels.num_rows,
-              "new_products": int(merged.get("num_target_rows_inserted", 0)),
-              "withdrawn_products": withdrawn}
-    log.info("ingested night %s: %s", night, result)
+    result = Ingested(night=night, products=snapshots.num_rows,
+                      quarantined=quarantine.num_rows, labelled=labels.num_rows,
+                      new_products=int(merged.get("num_target_rows_inserted", 0)),
+                      withdrawn_products=withdrawn)
+    log.info("ingested night %s: %d products, %d quarantined, %d labelled, %d new", night,
+             result.products, result.quarantined, result.labelled, result.new_products)
     return result
 
 

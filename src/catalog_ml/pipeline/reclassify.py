@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
 
 import pyarrow.compute as pc
 
@@ -14,6 +13,7 @@ from catalog_ml.lake import Lake
 from catalog_ml.pipeline.classify import classify_night
 from catalog_ml.pipeline.embed import embed_night
 from catalog_ml.pipeline.report import report_night
+from catalog_ml.pipeline.results import Reclassified
 
 log = logging.getLogger(__name__)
 
@@ -23,14 +23,17 @@ def latest_night(lake: Lake) -> dt.date | None:
     return None if len(nights) == 0 else pc.max(nights).as_py()
 
 
-def reclassify_latest(settings: Settings) -> dict[str, Any]:
+def reclassify_latest(settings: Settings) -> Reclassified:
     lake = Lake.from_settings(settings)
     with lake.writer("reclassify the latest night"):
         night = latest_night(lake)
         if night is None:
-            return {"reclassified": 0, "skipped": "no night in the lake yet"}
+            return Reclassified(night=dt.date.today(), classified=0, embedded=0,
+                                skipped="no night in the lake yet")
         # a champion on other encoders needs their vectors; cheap when it has them
-        embedded = embed_night(settings, night)["embedded"]
+        embedded = embed_night(settings, night).embedded
         result = classify_night(settings, night)
-        report = report_night(settings, night)["report"]
-    return {**result, "embedded": embedded, "report": report}
+        report = report_night(settings, night).report
+    return Reclassified(night=night, classified=result.classified, embedded=embedded,
+                        model_version=result.model_version, report=report,
+                        skipped=result.skipped)

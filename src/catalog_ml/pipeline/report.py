@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -17,6 +16,7 @@ from catalog_ml.config import Settings
 from catalog_ml.lake import Lake
 from catalog_ml.models.registry import record
 from catalog_ml.pipeline.nights import require_night
+from catalog_ml.pipeline.results import Reported
 from catalog_ml.reports.inventory import inventory
 from catalog_ml.reports.night_data import load_night
 from catalog_ml.reports.night_html import night_html
@@ -45,7 +45,7 @@ def _review_threshold(settings: Settings, lake: Lake, versions: list[str]) -> fl
         return None
 
 
-def report_night(settings: Settings, night: dt.date) -> dict[str, Any]:
+def report_night(settings: Settings, night: dt.date) -> Reported:
     lake = Lake.from_settings(settings)
     require_night(lake, night)
     data = load_night(lake, night)
@@ -65,5 +65,5 @@ def report_night(settings: Settings, night: dt.date) -> dict[str, Any]:
                       _review_threshold(settings, lake, figures["model_versions"]))
     path = lake.write_file(report_path(night), html.encode())
     log.info("night %s: report at %s", night, path)
-    return {"night": night.isoformat(), "report": path, "rows": written,
-            "category_drift": figures["category_drift"], "price_anomalies": len(anomalies)}
+    return Reported(night=night, report=path, rows=written,
+                    category_drift=figures["category_drift"], price_anomalies=len(anomalies))

@@ -104,7 +104,7 @@ def labelled_with_vectors(settings: Settings, lake: Lake, labels_version: int | 
     with lake.writer("embed for training"):
         embedded = embed_products(
             spark.createDataFrame(rows, ", ".join(f"{c} string" for c in columns)), settings,
-            dt.datetime.now(dt.UTC).date())["embedded"]
+            dt.datetime.now(dt.UTC).date()).embedded
     data = attach_vectors(lake, frame, EncoderSpec.from_settings(settings).version)
     if len(data) < len(frame):
         raise MissingEmbeddingsError(

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
 
 from catalog_ml.config import Settings
 from catalog_ml.dump import DumpError
 from catalog_ml.lake import Lake
 from catalog_ml.pipeline.labels import known_categories
+from catalog_ml.pipeline.results import Validated
 from catalog_ml.pipeline.staging import stage
 from catalog_ml.validation.report import save_gate_failure, save_report
 from catalog_ml.validation.validate import validate_dump
@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 
 def validate_night(settings: Settings, night: dt.date, dump_dir: str | None = None
-                   ) -> dict[str, Any]:
+                   ) -> Validated:
     """Validate the night's dump; DumpError (with the problem named) stops the night."""
     lake = Lake.from_settings(settings)
     folder = dump_dir or settings.dump_dir(night.isoformat())
@@ -30,11 +30,10 @@ def validate_night(settings: Settings, night: dt.date, dump_dir: str | None = No
         log.error("night %s stopped: %s", night, exc)
         raise
     report = save_report(lake, outcome)
-    summary = {
-        "night": night.isoformat(), "dump": str(folder), "source_file": outcome.source_file,
-        "rows_received": outcome.rows_received, "accepted": len(outcome.accepted),
-        "rejected": len(outcome.rejected), "reject_share": round(outcome.reject_share, 4),
-        "validation_report": report,
-    }
-    stage(lake, night, outcome.accepted, outcome.rejected, summary)
-    return summary
+    result = Validated(
+        night=night, dump=str(folder), source_file=outcome.source_file,
+        rows_received=outcome.rows_received, accepted=len(outcome.accepted),
+        rejected=len(outcome.rejected), reject_share=round(outcome.reject_share, 4),
+        validation_report=report)
+    stage(lake, night, outcome.accepted, outcome.rejected, result.to_xcom())
+    return result

@@ -1,0 +1,278 @@
+"""catalog-ml under a real Airflow, through the REST API v2, as a team runs it.
+
+`catalog-ml stack up` starts Spark Connect and Airflow's api-server, scheduler, dag-processor
+and triggerer on 127.0.0.1 (free ports, a throw-away home); everything else goes through
+HTTP: backfills, a rerun with reprocess_behavior=completed, a retrain with Params whose
+promotion starts catalog_reclassify through the scheduler, a missing dump and a gate failure
+failing without retries with their message in the task log. Real Myntra products and photos,
+the real encoders. The stack is stopped by PID at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from catalog_ml.lake import ALL_TABLES, Lake
+from catalog_ml.query import run_query
+
+from ..conftest import fashion_rows, write_fashion_dump
+
+pytestmark = [pytest.mark.service, pytest.mark.slow]
+CLI = str(Path(sys.executable).with_name("catalog-ml"))
+BACKFILL = ("2026-11-01", "2026-11-02", "2026-11-03")
+TODAY = time.strftime("%Y-%m-%d", time.gmtime())
+PER_NIGHT = 40
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Api:
+    """The Airflow REST API v2 with a JWT from the simple auth manager."""
+
+    def __init__(self, url: str, user: str, password: str) -> None:
+        self.url = url
+        self.token = self._call("POST", "/auth/token",
+                                {"username": user, "password": password})["access_token"]
+
+    def _call(self, method: str, path: str, body: Any = None) -> Any:
+        request = urllib.request.Request(
+            self.url + path, method=method,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Content-Type": "application/json",
+                     "Accept": "application/json",
+                     **({"Authorization": f"Bearer {self.token}"}
+                        if getattr(self, "token", None) else {})})
+        for attempt in range(5):
+            try:
+                with urllib.request.urlopen(request, timeout=30) as reply:
+                    return json.loads(reply.read().decode() or "null")
+            except urllib.error.HTTPError as exc:
+                detail = exc.read()[:500]
+                if exc.code == 503 and attempt < 4:  # SQLite busy: Airflow says to retry
+                    time.sleep(3)
+                    continue
+                raise AssertionError(f"{method} {path}: {exc.code} {detail!r}") from None
+        raise AssertionError("not reached")
+
+    def get(self, path: str) -> Any:
+        return self._call("GET", path)
+
+    def post(self, path: str, body: Any) -> Any:
+        return self._call("POST", path, body)
+
+    def runs(self, dag_id: str) -> list[dict[str, Any]]:
+        return self.get(f"/api/v2/dags/{dag_id}/dagRuns?limit=100")["dag_runs"]
+
+    def wait_for(self, dag_id: str, done: Any, timeout_s: float = 600) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            runs = self.runs(dag_id)
+            if done(runs):
+                return runs
+            time.sleep(3)
+        raise AssertionError(f"{dag_id}: not done after {timeout_s} s: "
+                             f"{[(r['run_id'], r['state']) for r in self.runs(dag_id)]}")
+
+    def task(self, dag_id: str, run_id: str, task_id: str) -> dict[str, Any]:
+        return self.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}")
+
+    def log(self, dag_id: str, run_id: str, task_id: str, attempt: int = 1) -> str:
+        """The attempt's log as text (the API answers structured events as JSON)."""
+        reply = self.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}"
+                         f"/logs/{attempt}")
+        content = reply.get("content", reply) if isinstance(reply, dict) else reply
+        return "\n".join(line if isinstance(line, str) else json.dumps(line)
+                         for line in content)
+
+
+def finished(states: tuple[str, ...] = ("success", "failed")) -> Any:
+    return lambda runs: all(r["state"] in states for r in runs) and runs
+
+
+def by_night(runs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {(r["logical_date"] or "")[:10]: r for r in runs}
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory):
+    base = tmp_path_factory.mktemp("service")
+    rows = fashion_rows()
+    common = rows["category"].value_counts().index[:6]  # one taxonomy for every night
+    rows = rows[rows["category"].isin(common)].sample(frac=1.0, random_state=3)
+    nights = (*BACKFILL, TODAY)
+    for i, night in enumerate(nights):
+        write_fashion_dump(base / "landing" / night, rows.iloc[i * PER_NIGHT:(i + 1) * PER_NIGHT],
+                           labelled=True)
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("CATALOG_ML_", "AIRFLOW"))}
+    env.update(CATALOG_ML_LAKE=str(base / "lake"),
+               CATALOG_ML_DUMP_TEMPLATE=str(base / "landing" / "{date}"),
+               CATALOG_ML_CV_FOLDS="2", CATALOG_ML_SPARK_DRIVER_MEMORY="2g",
+               CATALOG_ML_DUMP_SETTLE_S="5")
+    home = base / "stack"
+    args = ["--home", str(home), "--port", str(free_port()), "--spark-port", str(free_port())]
+    started = subprocess.run([CLI, "stack", "up", *args], env=env, capture_output=True,
+                             text=True, timeout=300)
+    try:
+        assert started.returncode == 0, started.stderr[-3000:]
+        out = started.stdout
+        url = next(w for w in out.split() if w.startswith("http://127.0.0.1:"))
+        password = out.split("password ")[1].split()[0]
+        yield {"api": Api(url, "admin", password), "base": base, "home": home,
+               "lake": Lake(str(base / "lake")), "stdout": out, "env": env, "args": args}
+    finally:
+        stopped = subprocess.run([CLI, "stack", "down", *args], env=env, capture_output=True,
+                                 text=True, timeout=120)
+        print(stopped.stdout, stopped.stderr)
+
+
+def test_the_stack_prints_how_to_log_in_and_listens_on_loopback_only(service):
+    assert "Airflow UI" in service["stdout"] and "password" in service["stdout"]
+    pids = {p.stem: int(p.read_text()) for p in (service["home"] / "pids").glob("*.pid")}
+    assert set(pids) == {"spark-connect", "api-server", "scheduler", "dag-processor",
+                         "triggerer"}
+    listening = subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True).stdout
+    for line in listening.splitlines():
+        if any(f"pid={pid}," in line for pid in pids.values()):
+            assert "127.0.0.1" in line.split()[3], line
+
+
+def test_dags_are_unpaused_and_a_scheduled_and_a_backfilled_night_share_the_lake(service):
+    api = service["api"]
+    dags: dict[str, Any] = {}
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        dags = {d["dag_id"]: d for d in api.get("/api/v2/dags")["dags"]}
+        if {"catalog_nightly", "catalog_retrain", "catalog_reclassify"} <= set(dags):
+            break
+        time.sleep(2)
+    assert not any(d["is_paused"] for d in dags.values()), dags
+    backfill = api.post("/api/v2/backfills", {
+        "dag_id": "catalog_nightly", "from_date": f"{BACKFILL[0]}T00:00:00Z",
+        "to_date": f"{BACKFILL[-1]}T00:00:00Z", "reprocess_behavior": "none",
+        "max_active_runs": 3})
+    assert backfill["dag_id"] == "catalog_nightly"
+    runs = api.wait_for("catalog_nightly", lambda rs: {*BACKFILL, TODAY} <= set(by_night(rs))
+                        and all(by_night(rs)[n]["state"] in ("success", "failed")
+                                for n in (*BACKFILL, TODAY)))
+    nights = by_night(runs)
+    assert {n: nights[n]["state"] for n in (*BACKFILL, TODAY)} == dict.fromkeys(
+        (*BACKFILL, TODAY), "success")
+    assert nights[TODAY]["run_type"] == "scheduled"
+    assert {nights[n]["run_type"] for n in BACKFILL} == {"backfill"}
+    lake = service["lake"]
+    for night in (*BACKFILL, TODAY):
+        got = run_query(lake, f"SELECT count(*) n FROM product_snapshots "
+                              f"WHERE dump_date = DATE '{night}'").to_pylist()[0]["n"]
+        quarantined = run_query(lake, f"SELECT count(*) n FROM quarantine "
+                                      f"WHERE dump_date = DATE '{night}'").to_pylist()[0]["n"]
+        assert got + quarantined == PER_NIGHT
+    doubled = run_query(lake, "SELECT product_id, content_hash, encoder_version, count(*) n "
+                              "FROM embeddings GROUP BY ALL HAVING n > 1")
+    assert doubled.num_rows == 0
+
+
+def test_a_rerun_with_reprocess_completed_changes_no_table(service):
+    api, lake = service["api"], service["lake"]
+
+    def snapshot() -> dict[str, Any]:
+        out = {name: lake.read(name).num_rows for name in ALL_TABLES}
+        keys = run_query(lake, "SELECT dump_date, product_id, content_hash, category "
+                               "FROM product_snapshots").to_pylist()
+        out["keys"] = sorted(tuple(r.values()) for r in keys)
+        return out
+
+    before = snapshot()
+    deadline = time.monotonic() + 120  # the scheduler closes a backfill after its last run
+    while any(b.get("completed_at") is None for b in
+              api.get("/api/v2/backfills?dag_id=catalog_nightly")["backfills"]):
+        assert time.monotonic() < deadline, "the first backfill never completed"
+        time.sleep(2)
+    started = time.time()
+    api.post("/api/v2/backfills", {
+        "dag_id": "catalog_nightly", "from_date": f"{BACKFILL[0]}T00:00:00Z",
+        "to_date": f"{BACKFILL[-1]}T00:00:00Z", "reprocess_behavior": "completed"})
+
+    def rerun_done(runs: list[dict[str, Any]]) -> bool:
+        nights = by_night(runs)
+        return all(nights[n]["state"] == "success" and nights[n].get("end_date")
+                   and _epoch(nights[n]["end_date"]) > started for n in BACKFILL)
+
+    api.wait_for("catalog_nightly", rerun_done)
+    assert snapshot() == before
+    duplicates = run_query(lake, "SELECT run_date, product_id, count(*) n FROM classifications "
+                                 "GROUP BY ALL HAVING n > 1")
+    assert duplicates.num_rows == 0
+
+
+def _epoch(stamp: str) -> float:
+    import datetime as dt
+
+    return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+def test_a_retrain_with_params_promotes_and_the_scheduler_starts_reclassify(service):
+    api, lake = service["api"], service["lake"]
+    run = api.post("/api/v2/dags/catalog_retrain/dagRuns",
+                   {"logical_date": None, "conf": {"epochs": 5, "promote": True}})
+    retrain = api.wait_for("catalog_retrain", lambda rs: any(
+        r["dag_run_id"] == run["dag_run_id"] and r["state"] in ("success", "failed")
+        for r in rs), timeout_s=900)
+    mine = next(r for r in retrain if r["dag_run_id"] == run["dag_run_id"])
+    assert mine["state"] == "success"
+    scheduled = [r for r in retrain if r["run_type"] == "scheduled"]
+    for earlier in scheduled:  # created at install, on an empty lake: skipped, not red
+        assert earlier["state"] == "success"
+        assert api.task("catalog_retrain", earlier["dag_run_id"], "train")["state"] == "skipped"
+    assert api.task("catalog_retrain", mine["dag_run_id"], "promote")["state"] == "success"
+    reclassify = api.wait_for("catalog_reclassify", lambda rs: rs and all(
+        r["state"] in ("success", "failed") for r in rs), timeout_s=600)
+    assert [r["state"] for r in reclassify] == ["success"]
+    assert reclassify[0]["run_type"] == "asset_triggered"
+    champion = lake.read("models").to_pylist()
+    assert [m["status"] for m in champion] == ["champion"]
+    latest = max((*BACKFILL, TODAY))
+    classified = run_query(lake, f"SELECT count(*) n, min(model_version) v FROM "
+                                 f"classifications WHERE run_date = DATE '{latest}'"
+                           ).to_pylist()[0]
+    assert classified["n"] > 0 and classified["v"] == champion[0]["version"]
+    quality = run_query(lake, f"SELECT model_versions FROM report_quality "
+                              f"WHERE run_date = DATE '{latest}'").to_pylist()[0]
+    assert quality["model_versions"] == [champion[0]["version"]]  # the report was refreshed
+
+
+def test_a_missing_dump_and_a_gate_failure_fail_at_once_with_their_reason(service):
+    api, base = service["api"], service["base"]
+    bad = base / "bad-dump"
+    bad.mkdir()
+    (bad / "products.csv").write_text("product_id,name\np1,Lamp\n")
+    (bad / "_SUCCESS").touch()
+    missing = api.post("/api/v2/dags/catalog_nightly/dagRuns",
+                       {"logical_date": "2026-10-01T00:00:00Z"})
+    gate = api.post("/api/v2/dags/catalog_nightly/dagRuns",
+                    {"logical_date": "2026-10-02T00:00:00Z", "conf": {"dump_dir": str(bad)}})
+    wanted = {missing["dag_run_id"], gate["dag_run_id"]}
+    api.wait_for("catalog_nightly", lambda rs: all(
+        r["state"] in ("success", "failed") for r in rs if r["dag_run_id"] in wanted)
+        and wanted <= {r["dag_run_id"] for r in rs})
+    for run_id, task_id, message in (
+            (missing["dag_run_id"], "wait_for_dump", "was not complete by 2026-10-01T06:00"),
+            (gate["dag_run_id"], "validate", "required column(s) ['title'] missing")):
+        task = api.task("catalog_nightly", run_id, task_id)
+        assert task["state"] == "failed" and task["try_number"] == 1, task
+        assert message in api.log("catalog_nightly", run_id, task_id, 1)
