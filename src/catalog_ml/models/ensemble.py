@@ -189,10 +189,11 @@ class EnsembleModel:
         return artifact_digest(files)
 
     @classmethod
-    def load(cls, folder: str | Path, expected_sha256: str | None,
-             storage_options: dict[str, str] | None = None) -> EnsembleModel:
-        """The model at ``folder`` once its files match ``expected_sha256`` (the registry's)
-        and its numbers make sense; ArtifactError otherwise."""
+    def verify(cls, folder: str | Path, expected_sha256: str | None,
+               storage_options: dict[str, str] | None = None
+               ) -> tuple[dict[str, Any], dict[str, bytes]]:
+        """The artifact's JSON and files once they match the registry's SHA-256 and the JSON's
+        numbers make sense; cheap (no model is built). ArtifactError otherwise."""
         files = read_artifact(folder, storage_options)
         if expected_sha256 is None:
             raise ArtifactError(f"{folder}: the registry holds no checksum for this model "
@@ -211,6 +212,17 @@ class EnsembleModel:
             found = meta.get("format") if isinstance(meta, dict) else None
             raise ArtifactError(f"{folder}: model format {found!r} is not {FORMAT!r}; "
                                 "retrain with `catalog-ml train`")
+        problem = _meta_problem(meta)
+        if problem:
+            raise ArtifactError(f"{folder}: {problem}")
+        return meta, files
+
+    @classmethod
+    def load(cls, folder: str | Path, expected_sha256: str | None,
+             storage_options: dict[str, str] | None = None) -> EnsembleModel:
+        """The model at ``folder`` once its files match ``expected_sha256`` (the registry's)
+        and its numbers make sense; ArtifactError otherwise."""
+        meta, files = cls.verify(folder, expected_sha256, storage_options)
         try:
             arrays = load_arrays(files[WEIGHTS_FILE])
         except Exception as exc:  # safetensors raises its own error type for a bad file
@@ -249,21 +261,12 @@ class EnsembleModel:
 
     def consistency_problem(self) -> str | None:
         """What makes this model unusable (it would give NaN or wrong answers), or None."""
+        problem = _meta_problem({"classes": self.classes, "temperature": self.temperature,
+                                 "review_threshold": self.review_threshold,
+                                 "weights": self.weights})
+        if problem:
+            return problem
         n = len(self.classes)
-        if n == 0 or len(set(self.classes)) != n or not all(
-                isinstance(c, str) and c for c in self.classes):
-            return "its classes are empty, repeated or not text"
-        if not math.isfinite(self.temperature) or self.temperature <= 0:
-            return f"temperature {self.temperature!r} is not a positive finite number"
-        if not math.isfinite(self.review_threshold) or self.review_threshold < 0.0:
-            # above 1 is fine: nothing is auto-accepted; below 0 would accept everything
-            return f"review_threshold {self.review_threshold!r} is not a number >= 0"
-        unknown = set(self.weights) - set(MEMBERS)
-        if unknown:
-            return f"weights name unknown members {sorted(unknown)}"
-        values = list(self.weights.values())
-        if not all(math.isfinite(w) and w >= 0 for w in values) or sum(values) <= 0:
-            return f"member weights {self.weights} are not non-negative with a positive sum"
         heads = {"lexical": self.members.lexical, "text_linear": self.members.text_linear,
                  "image_linear": self.members.image_linear}
         for name, head in heads.items():
@@ -273,6 +276,32 @@ class EnsembleModel:
             return (f"the fusion net scores {self.members.fusion.config.n_classes} classes, "
                     f"the model has {n}")
         return None
+
+
+def _meta_problem(meta: dict[str, Any]) -> str | None:
+    """What in the artifact's JSON would give NaN or wrong answers, or None."""
+    classes = meta.get("classes")
+    if not isinstance(classes, list) or not classes or len(set(map(str, classes))) != len(
+            classes) or not all(isinstance(c, str) and c for c in classes):
+        return "its classes are empty, repeated or not text"
+    try:
+        temperature = float(meta.get("temperature"))  # type: ignore[arg-type]
+        threshold = float(meta.get("review_threshold"))  # type: ignore[arg-type]
+        weights = {str(k): float(v) for k, v in dict(meta.get("weights") or {}).items()}
+    except (TypeError, ValueError):
+        return "temperature, review_threshold or weights are not numbers"
+    if not math.isfinite(temperature) or temperature <= 0:
+        return f"temperature {temperature!r} is not a positive finite number"
+    if not math.isfinite(threshold) or threshold < 0.0:
+        # above 1 is fine: nothing is auto-accepted; below 0 would accept everything
+        return f"review_threshold {threshold!r} is not a number >= 0"
+    unknown = set(weights) - set(MEMBERS)
+    if unknown:
+        return f"weights name unknown members {sorted(unknown)}"
+    if not all(math.isfinite(w) and w >= 0 for w in weights.values()) or sum(
+            weights.values()) <= 0:
+        return f"member weights {weights} are not non-negative with a positive sum"
+    return None
 
 
 def artifact_digest(files: dict[str, bytes]) -> str:

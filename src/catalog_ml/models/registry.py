@@ -12,14 +12,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+
+if TYPE_CHECKING:  # the model pulls in torch: imported where a model is loaded or saved
+    from catalog_ml.models.ensemble import EnsembleModel
 
 from catalog_ml.errors import ConfigError
 from catalog_ml.lake import Lake
 from catalog_ml.lake.tables import MODELS
-from catalog_ml.models.ensemble import EnsembleModel
 
 CHAMPION, CHALLENGER, RETIRED = "champion", "challenger", "retired"
 EVALUATION_JSON = "evaluation.json"
@@ -39,8 +41,17 @@ class ModelRecord:
         """Where this lake keeps the artifact (never the path another lake recorded)."""
         return artifact_dir(lake, self.version)
 
+    def verify(self, lake: Lake) -> None:
+        """The artifact's checksum and numbers, without building the model (ArtifactError)."""
+        from catalog_ml.models.ensemble import EnsembleModel
+
+        EnsembleModel.verify(self.location(lake), self.artifact_sha256,
+                             lake.storage_options or None)
+
     def load(self, lake: Lake) -> EnsembleModel:
         """The verified model (ArtifactError when its files fail their checks)."""
+        from catalog_ml.models.ensemble import EnsembleModel
+
         return EnsembleModel.load(self.location(lake), self.artifact_sha256,
                                   lake.storage_options or None)
 

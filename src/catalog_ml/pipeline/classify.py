@@ -88,7 +88,7 @@ def classify_night(settings: Settings, night: dt.date) -> Classified:
     lake = Lake.from_settings(settings)
     model = champion(lake)
     if model is not None:
-        model.load(lake)  # verified here, so a bad artifact is one clear error, not a worker's
+        model.verify(lake)  # here, so a bad artifact is one clear error, not a worker's
     if model is None:
         log.warning("night %s: no champion model yet; run `catalog-ml train`", night)
         return Classified(night=night, classified=0,

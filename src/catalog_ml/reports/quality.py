@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from catalog_ml.reports.night_data import NightData
-from catalog_ml.validation.validate import reason_counts
+from catalog_ml.validation.reasons import reason_counts
 
 CHANGE_COLUMNS = ["product_id", "previous_category", "category", "confidence",
                   "previous_model_version", "model_version", "content_changed"]

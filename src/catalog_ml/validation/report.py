@@ -10,7 +10,8 @@ import json
 from typing import Any
 
 from catalog_ml.lake import Lake
-from catalog_ml.validation.validate import ValidationOutcome, reason_counts
+from catalog_ml.validation.reasons import reason_counts
+from catalog_ml.validation.validate import ValidationOutcome
 
 STYLE = """body{font:14px system-ui,sans-serif;margin:2em;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;

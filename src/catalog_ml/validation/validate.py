@@ -14,7 +14,7 @@ import logging
 import math
 import os
 import re
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +27,7 @@ from catalog_ml.dump import ROW_COLUMN, DumpError, RawDump, read_dump
 from catalog_ml.taxonomy import normalise_category, path_problem, unknown_problem
 from catalog_ml.validation.contract import KNOWN_COLUMNS, load_contract
 from catalog_ml.validation.images import ImageLimits, check_images
+from catalog_ml.validation.reasons import reason_counts
 from catalog_ml.validation.records import typed_rows
 from catalog_ml.validation.suite import NUMBER, build_suite
 
@@ -239,11 +240,6 @@ def _reason(meta: dict[str, Any], value: Any, detail: str | None) -> str:
     rule = detail or meta["message"]
     suffix = f" ({_preview(value)})" if value is not None else ""
     return f"{meta['field']}: {rule}{suffix}"
-
-
-def reason_counts(rejected: pd.DataFrame) -> Counter[str]:
-    """Rejected rows per kind of reason: 'field: rule', without the quoted value."""
-    return Counter(reason.split(" (")[0] for reasons in rejected["reasons"] for reason in reasons)
 
 
 def _top_reasons(rejected: pd.DataFrame, limit: int = 3) -> str:
