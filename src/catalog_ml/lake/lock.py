@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from catalog_ml.errors import ConflictError, EnvironmentFault, describe_os_error
+from catalog_ml.errors import ConflictError, describe_os_error
 
 log = logging.getLogger(__name__)
 LOCK_FOLDER = "_catalog_ml"
@@ -57,21 +57,23 @@ def _describe(holder: dict[str, Any] | None) -> str:
 
 @contextlib.contextmanager
 def writer_lock(root: str, storage_options: dict[str, str], purpose: str,
-                timeout_s: float) -> Iterator[None]:
-    """Hold the lake's writer lock for the block; wait up to ``timeout_s`` for it."""
+                timeout_s: float, local: bool) -> Iterator[bool]:
+    """Hold the lake's writer lock for the block; wait up to ``timeout_s`` for it.
+
+    Yields True where this call took the lock, False where the process already held it."""
     with _guard:
         depth = _held.get(root, 0)
         _held[root] = depth + 1
     try:
         if depth:
-            yield
+            yield False
             return
-        if "://" in root and not root.startswith("file://"):
-            with _lease(root, storage_options, purpose, timeout_s):
-                yield
-        else:
+        if local:
             with _flock(Path(root.removeprefix("file://")), purpose, timeout_s):
-                yield
+                yield True
+        else:
+            with _lease(root, storage_options, purpose, timeout_s):
+                yield True
     finally:
         with _guard:
             _held[root] -= 1
@@ -86,7 +88,8 @@ def _flock(root: Path, purpose: str, timeout_s: float) -> Iterator[None]:
     folder = root / LOCK_FOLDER
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        handle = open(folder / LOCK_FILE, "a+", encoding="utf-8")
+        # held open while the lock is held; closed in the finally below
+        handle = open(folder / LOCK_FILE, "a+", encoding="utf-8")  # noqa: SIM115
     except OSError as exc:
         raise describe_os_error(exc, f"lake {root} is not writable: cannot create") from None
     deadline = time.monotonic() + timeout_s

@@ -105,8 +105,10 @@ class Lake:
                 root.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise describe_os_error(exc, "cannot create the lake folder") from None
-        with writer_lock(self.root, self.storage_options, purpose, self.lock_timeout_s):
-            self.ensure_tables()
+        with writer_lock(self.root, self.storage_options, purpose, self.lock_timeout_s,
+                         local=self.is_local) as taken:
+            if taken:  # an inner writer of the same process found them made already
+                self.ensure_tables()
             yield self
 
     def ensure_tables(self) -> list[str]:
@@ -267,7 +269,8 @@ class Lake:
         """
         spec = spec_for(name)
         data = conform(data, spec)
-        if len(set(zip(*(data.column(k).to_pylist() for k in spec.keys), strict=True))) != len(data):
+        keys = set(zip(*(data.column(k).to_pylist() for k in spec.keys), strict=True))
+        if len(keys) != len(data):
             raise ValueError(f"{name}: the rows to upsert repeat a key {spec.keys}")
         table = self.table_or_none(name)
         if table is None:
