@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from catalog_ml.config import Settings
-from catalog_ml.features.remote import FetchPolicy, ImageLimits
+from catalog_ml.features.remote import ImageLimits
 
 log = logging.getLogger(__name__)
 _CACHE: dict[str, Any] = {}
@@ -43,10 +43,9 @@ class EncoderSpec:
     image_fetch_timeout_s: float = 10.0
 
     def image_limits(self) -> ImageLimits:
-        return ImageLimits(max_bytes=self.max_image_bytes, max_pixels=self.max_image_pixels,
-                           fetch=FetchPolicy(tuple(self.image_allowed_hosts),
-                                             self.image_allow_private_networks,
-                                             self.image_fetch_timeout_s, self.max_image_bytes))
+        return ImageLimits.build(self.max_image_bytes, self.max_image_pixels,
+                                 self.image_allowed_hosts, self.image_allow_private_networks,
+                                 self.image_fetch_timeout_s)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EncoderSpec:

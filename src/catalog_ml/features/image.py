@@ -88,8 +88,7 @@ def read_image_bytes(uri: str, limits: ImageLimits = DEFAULT_LIMITS) -> bytes:
     parsed = urlparse(uri)
     if parsed.scheme in ("", "file"):
         path = Path(unquote(parsed.path) if parsed.scheme else uri)
-        if path.stat().st_size > limits.max_bytes:
-            raise PhotoTooLarge(f"above max_image_bytes {limits.max_bytes:,}")
+        _check_size(path.stat().st_size, limits)
         return path.read_bytes()
     if parsed.scheme in ("http", "https"):
         return fetch(uri, limits.fetch)
@@ -98,10 +97,14 @@ def read_image_bytes(uri: str, limits: ImageLimits = DEFAULT_LIMITS) -> bytes:
 
         filesystem, path = pafs.FileSystem.from_uri(uri)
         with filesystem.open_input_file(path) as handle:
-            if handle.size() > limits.max_bytes:
-                raise PhotoTooLarge(f"above max_image_bytes {limits.max_bytes:,}")
+            _check_size(handle.size(), limits)
             return handle.read()
     raise ValueError(f"unsupported image URI scheme {parsed.scheme!r}")
+
+
+def _check_size(size: int, limits: ImageLimits) -> None:
+    if size > limits.max_bytes:
+        raise PhotoTooLarge(f"above max_image_bytes {limits.max_bytes:,}")
 
 
 def load_square(uri: str, size: int, limits: ImageLimits = DEFAULT_LIMITS) -> np.ndarray:

@@ -17,7 +17,7 @@ import re
 import socket
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -40,12 +40,6 @@ class FetchPolicy:
     timeout_s: float = 10.0
     max_bytes: int = 20_000_000
 
-    @classmethod
-    def from_settings(cls, settings: Settings) -> FetchPolicy:
-        return cls(allowed_hosts=tuple(settings.image_allowed_hosts),
-                   allow_private_networks=settings.image_allow_private_networks,
-                   timeout_s=settings.image_fetch_timeout_s, max_bytes=settings.max_image_bytes)
-
     def host_allowed(self, host: str) -> bool:
         host = host.lower().rstrip(".")
         for pattern in self.allowed_hosts:
@@ -62,16 +56,28 @@ DEFAULT_POLICY = FetchPolicy()
 
 @dataclass(frozen=True)
 class ImageLimits:
-    """What a photo may cost: bytes on disk or the wire, decoded pixels, and the fetch."""
+    """What a photo may cost: decoded pixels, and the fetch (whose byte cap holds on disk too)."""
 
-    max_bytes: int = 20_000_000
     max_pixels: int = 50_000_000
-    fetch: FetchPolicy = FetchPolicy()
+    fetch: FetchPolicy = DEFAULT_POLICY
+
+    @property
+    def max_bytes(self) -> int:
+        return self.fetch.max_bytes
+
+    @classmethod
+    def build(cls, max_bytes: int, max_pixels: int, allowed_hosts: Iterable[str],
+              allow_private_networks: bool, timeout_s: float) -> ImageLimits:
+        """From the photo settings (``max_image_bytes``, ``max_image_pixels``, ``image_*``)."""
+        return cls(max_pixels=max_pixels,
+                   fetch=FetchPolicy(tuple(allowed_hosts), allow_private_networks, timeout_s,
+                                     max_bytes))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ImageLimits:
-        return cls(max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels,
-                   fetch=FetchPolicy.from_settings(settings))
+        return cls.build(settings.max_image_bytes, settings.max_image_pixels,
+                         settings.image_allowed_hosts, settings.image_allow_private_networks,
+                         settings.image_fetch_timeout_s)
 
 
 DEFAULT_LIMITS = ImageLimits()

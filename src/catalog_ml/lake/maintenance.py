@@ -17,24 +17,22 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
-import re
 from typing import Any
 
 import pyarrow.fs as pafs
 
 from catalog_ml.lake.store import Lake
-from catalog_ml.lake.tables import ALL_TABLES
+from catalog_ml.lake.tables import ALL_TABLES, label_snapshot_version
 
 log = logging.getLogger(__name__)
-SNAPSHOT = re.compile(r"^labels@v(\d+)$")
 SPARK_STAGING = "spark-write-"
 
 
 def protected_label_versions(lake: Lake) -> list[int]:
     """The ``labels`` versions that registered models were trained on."""
-    return sorted({int(m.group(1)) for row in lake.read("models", columns=["label_snapshot"])
-                   .column("label_snapshot").to_pylist()
-                   if row and (m := SNAPSHOT.match(row))})
+    named = lake.read("models", columns=["label_snapshot"]).column("label_snapshot")
+    return sorted({v for text in named.to_pylist()
+                   if (v := label_snapshot_version(text)) is not None})
 
 
 def vacuum(lake: Lake, retention_hours: float, dry_run: bool = False) -> dict[str, Any]:

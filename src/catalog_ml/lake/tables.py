@@ -165,6 +165,21 @@ MODELS = TableSpec(
                 "every load.",
 )
 
+LABEL_SNAPSHOT = "labels@v{version}"  # models.label_snapshot: the labels version trained on
+
+
+def label_snapshot(version: int | None) -> str:
+    return LABEL_SNAPSHOT.format(version=version)
+
+
+def label_snapshot_version(text: str | None) -> int | None:
+    """The labels version a ``models.label_snapshot`` names, or None for anything else."""
+    prefix = LABEL_SNAPSHOT.split("{", 1)[0]
+    if not text or not text.startswith(prefix) or not text[len(prefix):].isdigit():
+        return None
+    return int(text[len(prefix):])
+
+
 MODEL_COMPARISONS = TableSpec(
     name="model_comparisons",
     schema=pa.schema(

@@ -52,7 +52,7 @@ def ingest_night(settings: Settings, night: dt.date) -> Ingested:
 
     snapshot_rows = accepted.assign(dump_date=night).to_dict(orient="records")
     for row in snapshot_rows:
-        row["price"] = None if row["price"] != row["price"] else row["price"]  # NaN -> None
+        row["price"] = _price_or_none(row["price"])
     snapshots = pa.Table.from_pylist(snapshot_rows, schema=PRODUCT_SNAPSHOTS.schema)
     lake.replace_slice("product_snapshots", snapshots, {"dump_date": night})
 
@@ -76,6 +76,11 @@ def ingest_night(settings: Settings, night: dt.date) -> Ingested:
     log.info("ingested night %s: %d products, %d quarantined, %d labelled, %d new", night,
              result.products, result.quarantined, result.labelled, result.new_products)
     return result
+
+
+def _price_or_none(price: float | None) -> float | None:
+    """pandas' NaN for a missing price as the table's null."""
+    return None if price is None or price != price else price
 
 
 def withdraw_products(lake: Lake, night: dt.date, tonight: set[str]) -> int:
@@ -104,7 +109,7 @@ def withdraw_products(lake: Lake, night: dt.date, tonight: set[str]) -> int:
                         "last_seen": rows["dump_date"].max(), "dump_date": latest["dump_date"]})
     if rebuilt:
         for row in rebuilt:
-            row["price"] = None if row["price"] != row["price"] else row["price"]
+            row["price"] = _price_or_none(row["price"])
         lake.upsert("products", pa.Table.from_pylist(rebuilt, schema=PRODUCTS.schema))
     gone = stale - {row["product_id"] for row in rebuilt}
     if gone:

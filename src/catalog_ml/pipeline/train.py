@@ -22,6 +22,7 @@ from catalog_ml.config import Settings
 from catalog_ml.errors import ConfigError, DataError, MissingEmbeddingsError
 from catalog_ml.features.encoders import EncoderSpec
 from catalog_ml.lake import Lake
+from catalog_ml.lake.tables import label_snapshot, label_snapshot_version
 from catalog_ml.models.ensemble import ProductBatch
 from catalog_ml.models.inputs import PriceScale
 from catalog_ml.models.registry import champion, promote, record, register
@@ -47,13 +48,21 @@ def labelled_products(lake: Lake, labels_version: int | None = None) -> pd.DataF
         if latest is None or not 0 <= labels_version <= latest:
             raise ConfigError(f"labels has no version {labels_version}; its versions are "
                               + ("none yet" if latest is None else f"0 to {latest}"))
+    labels = latest_labels(lake, labels_version)
+    if labels.empty:
+        return labels
+    products = lake.read("products").to_pandas().drop(columns=["category"])
+    return products.merge(labels[["product_id", "category", "source"]], on="product_id",
+                          how="inner")
+
+
+def latest_labels(lake: Lake, labels_version: int | None = None) -> pd.DataFrame:
+    """Each product's most recent label (a review's correction outranks the dump's)."""
     labels = lake.read("labels", version=labels_version).to_pandas()
     if labels.empty:
         return labels
-    labels = (labels.sort_values(["dump_date", "labelled_at"])
-              .drop_duplicates("product_id", keep="last")[["product_id", "category", "source"]])
-    products = lake.read("products").to_pandas().drop(columns=["category"])
-    return products.merge(labels, on="product_id", how="inner")
+    return labels.sort_values(["dump_date", "labelled_at"]).drop_duplicates(
+        "product_id", keep="last")
 
 
 
@@ -65,19 +74,15 @@ def label_changes_since_champion(lake: Lake) -> tuple[int | None, str]:
         return None, "no champion yet"
     rows = lake.read("models", where={"version": current.version}).to_pylist()
     snapshot = rows[0]["label_snapshot"] if rows else None
-    if not snapshot or not str(snapshot).startswith("labels@v"):
+    version = label_snapshot_version(snapshot)
+    if version is None:
         return None, "no champion trained on a known label snapshot"
-    version = int(str(snapshot).removeprefix("labels@v"))
 
-    def latest(labels_version: int | None) -> set[tuple[str, str]]:
-        frame = lake.read("labels", version=labels_version).to_pandas()
-        if frame.empty:
-            return set()
-        frame = frame.sort_values(["dump_date", "labelled_at"]).drop_duplicates(
-            "product_id", keep="last")
+    def pairs(labels_version: int | None) -> set[tuple[str, str]]:
+        frame = latest_labels(lake, labels_version)
         return set(zip(frame["product_id"], frame["category"], strict=True))
 
-    then, now = latest(version), latest(None)
+    then, now = pairs(version), pairs(None)
     changed = len(then ^ now)
     return changed, (f"{changed} label change(s) since the champion {current.version} was "
                      f"trained on {snapshot}")
@@ -133,13 +138,13 @@ def train_challenger(settings: Settings, labels_version: int | None = None,
                                    progress=progress)
     with lake.writer("register a trained model"):
         previous = champion(lake)
-        entry = register(lake, model, label_snapshot=f"labels@v{snapshot}",
+        entry = register(lake, model, label_snapshot=label_snapshot(snapshot),
                          evaluation=(json.dumps(report, indent=1, default=str),
                                      evaluation_html(report,
                                                      title="catalog-ml model evaluation")))
         result: dict[str, Any] = {
             "version": entry.version, "status": entry.status, "labelled": len(data),
-            "embedded_for_training": embedded, "label_snapshot": f"labels@v{snapshot}",
+            "embedded_for_training": embedded, "label_snapshot": label_snapshot(snapshot),
             "evaluation": f"{lake.file_path(entry.artifact_path)}/evaluation.html",
             "metrics": model.metrics}
         if previous is not None:
