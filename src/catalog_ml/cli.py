@@ -22,10 +22,6 @@ from catalog_ml.config import Settings, load_settings
 from catalog_ml.errors import (
     EXIT_BUG,
     EXIT_CONFIG,
-    CatalogMLError,
-    ConfigError,
-    DataError,
-    EnvironmentFault,
     translate,
 )
 
@@ -177,11 +173,8 @@ def cmd_vacuum(args: argparse.Namespace) -> int:
     from catalog_ml.lake import Lake
     from catalog_ml.lake.maintenance import vacuum
 
-    settings = _settings(args)
-    hours = settings.vacuum_retention_hours if args.retention_hours is None \
-        else args.retention_hours
-    if hours < 0:
-        raise ConfigError(f"--retention-hours must be 0 or more, got {hours}")
+    settings = _settings(args, vacuum_retention_hours=args.retention_hours)  # checked there
+    hours = settings.vacuum_retention_hours
     result = vacuum(Lake.from_settings(settings).require(), hours, dry_run=args.dry_run)
     deleted = sum(t["files"] for t in result["tables"].values())
     verb = "would delete" if args.dry_run else "deleted"
@@ -347,20 +340,6 @@ def configure_logging(verbose: bool) -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def _kind(error: CatalogMLError) -> str:
-    from catalog_ml.dump import DumpError
-
-    if isinstance(error, DumpError):
-        return "night stopped"
-    if isinstance(error, DataError):
-        return "data problem"
-    if isinstance(error, ConfigError):
-        return "configuration"
-    if isinstance(error, EnvironmentFault):
-        return "environment"
-    return "conflict, retry later"
-
-
 def guarded(run: Callable[[], int], verbose: bool = False, prog: str = "catalog-ml") -> int:
     """Run a command; a user-side failure is one line and its exit code, a bug a traceback."""
     try:
@@ -378,7 +357,7 @@ def guarded(run: Callable[[], int], verbose: bool = False, prog: str = "catalog-
         if verbose:
             traceback.print_exc()
         message = " ".join(str(error).split("\n"))
-        print(f"{prog}: {_kind(error)}: {message}", file=sys.stderr)
+        print(f"{prog}: {error.kind}: {message}", file=sys.stderr)
         return error.exit_code
 
 

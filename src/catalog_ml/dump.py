@@ -29,6 +29,8 @@ ROW_COLUMN = "_row"
 class DumpError(DataError):
     """The dump as a whole cannot be used tonight; the message names the problem."""
 
+    kind = "night stopped"
+
 
 @dataclass
 class MalformedRecord:

@@ -8,7 +8,6 @@ Anything else that escapes is a bug and is shown with its traceback.
     CatalogMLError
     ├── DataError          exit 2   the input is wrong: fix the data, then rerun
     │   ├── DumpError               (catalog_ml.dump) a night's dump cannot be used
-    │   ├── LabelError              a category outside the taxonomy, a malformed path
     │   ├── ReviewFileError         a review sheet with bad rows (nothing imported)
     │   ├── MissingEmbeddingsError  products without vectors for the model's encoders
     │   ├── NightMissingError       a night that never ran on this lake
@@ -23,7 +22,6 @@ from __future__ import annotations
 
 import re
 
-EXIT_OK = 0
 EXIT_BUG = 1
 EXIT_DATA = 2
 EXIT_CONFIG = 64  # EX_USAGE: also argparse's usage errors
@@ -32,20 +30,18 @@ EXIT_CONFLICT = 75  # EX_TEMPFAIL: retryable
 
 
 class CatalogMLError(Exception):
-    """Root of the errors raised on purpose; ``exit_code`` is what the CLI returns."""
+    """Root of the errors raised on purpose; ``exit_code`` is what the CLI returns and
+    ``kind`` the word it prints before the message."""
 
     exit_code = EXIT_BUG
-    retryable = False
+    kind = "error"
 
 
 class DataError(CatalogMLError):
     """The input is wrong (dump, labels, review file, artifact): rerunning will not help."""
 
     exit_code = EXIT_DATA
-
-
-class LabelError(DataError):
-    """A category that is not in the lake's taxonomy or not a well-formed path."""
+    kind = "data problem"
 
 
 class ReviewFileError(DataError):
@@ -68,6 +64,7 @@ class ConfigError(CatalogMLError):
     """A setting, option, path or statement that cannot work; the message names it."""
 
     exit_code = EXIT_CONFIG
+    kind = "configuration"
 
 
 class LakeNotFoundError(ConfigError):
@@ -78,13 +75,14 @@ class EnvironmentFault(CatalogMLError):
     """The machine refused an operation: no space left, read-only, permission denied."""
 
     exit_code = EXIT_ENVIRONMENT
+    kind = "environment"
 
 
 class ConflictError(CatalogMLError):
     """Another writer holds the lake or committed first; the same command can be retried."""
 
     exit_code = EXIT_CONFLICT
-    retryable = True
+    kind = "conflict, retry later"
 
 
 def describe_os_error(exc: OSError, doing: str) -> EnvironmentFault:
@@ -130,6 +128,6 @@ def translate(exc: BaseException) -> CatalogMLError | None:
 
 
 _BY_NAME: dict[str, type[CatalogMLError]] = {
-    cls.__name__: cls for cls in (DataError, LabelError, ReviewFileError, MissingEmbeddingsError,
+    cls.__name__: cls for cls in (DataError, ReviewFileError, MissingEmbeddingsError,
                                   NightMissingError, ArtifactError, ConfigError,
                                   LakeNotFoundError, EnvironmentFault, ConflictError)}

@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-if TYPE_CHECKING:  # the model pulls in torch: imported where a model is loaded or saved
-    from catalog_ml.models.ensemble import EnsembleModel
-
 from catalog_ml.errors import ConfigError
 from catalog_ml.lake import Lake
 from catalog_ml.lake.tables import MODELS
+
+if TYPE_CHECKING:  # the model pulls in torch: imported where a model is loaded or saved
+    from catalog_ml.models.ensemble import EnsembleModel
 
 CHAMPION, CHALLENGER, RETIRED = "champion", "challenger", "retired"
 EVALUATION_JSON = "evaluation.json"
