@@ -44,12 +44,19 @@ def free_port() -> int:
 class Api:
     """The Airflow REST API v2 with a JWT from the simple auth manager."""
 
-    def __init__(self, url: str, user: str, password: str) -> None:
+    def __init__(self, url: str, user: str, password: str, log_file: Path | None = None
+                 ) -> None:
         self.url = url
+        self.log_file = log_file
         self.token = self._call("POST", "/auth/token",
                                 {"username": user, "password": password})["access_token"]
 
     def _call(self, method: str, path: str, body: Any = None) -> Any:
+        """One call, retried while SQLite is busy (503, or 500 "Database error").
+
+        A write that failed on the database was rolled back, so sending it again is safe; where
+        the retry meets 409 the first attempt did land after all, and its object is returned.
+        """
         request = urllib.request.Request(
             self.url + path, method=method,
             data=None if body is None else json.dumps(body).encode(),
@@ -57,17 +64,37 @@ class Api:
                      "Accept": "application/json",
                      **({"Authorization": f"Bearer {self.token}"}
                         if getattr(self, "token", None) else {})})
-        for attempt in range(5):
+        for attempt in range(6):
             try:
                 with urllib.request.urlopen(request, timeout=30) as reply:
                     return json.loads(reply.read().decode() or "null")
             except urllib.error.HTTPError as exc:
                 detail = exc.read()[:500]
-                if exc.code == 503 and attempt < 4:  # SQLite busy: Airflow says to retry
-                    time.sleep(3)
+                busy = exc.code == 503 or (exc.code == 500 and b"Database error" in detail)
+                if busy and attempt < 5:
+                    time.sleep(3 + 2 * attempt)
                     continue
-                raise AssertionError(f"{method} {path}: {exc.code} {detail!r}") from None
+                if exc.code == 409 and attempt and method == "POST":
+                    return self._landed(path, body)
+                raise AssertionError(f"{method} {path}: {exc.code} {detail!r}\n"
+                                     f"{self._server_log(detail)}") from None
         raise AssertionError("not reached")
+
+    def _landed(self, path: str, body: Any) -> Any:
+        """The object a POST created although its reply was an error."""
+        if path == "/api/v2/backfills":
+            found = self.get(f"/api/v2/backfills?dag_id={body['dag_id']}")["backfills"]
+            return max(found, key=lambda b: b["id"])
+        return self.get(f"{path}/{body['dag_run_id']}")
+
+    def _server_log(self, detail: bytes) -> str:
+        """The api-server's log around the error ID it answered with, for CI's output."""
+        if not getattr(self, "log_file", None) or b"ID " not in detail:
+            return ""
+        error_id = detail.split(b"ID ")[-1].split(b'"')[0].decode()
+        text = Path(self.log_file).read_text(errors="replace")
+        at = text.rfind(error_id)
+        return text[max(0, at - 4000):at + 500] if at >= 0 else text[-3000:]
 
     def get(self, path: str) -> Any:
         return self._call("GET", path)
@@ -133,7 +160,8 @@ def service(tmp_path_factory):
         out = started.stdout
         url = next(w for w in out.split() if w.startswith("http://127.0.0.1:"))
         password = out.split("password ")[1].split()[0]
-        yield {"api": Api(url, "admin", password), "base": base, "home": home,
+        api = Api(url, "admin", password, home / "logs" / "api-server.log")
+        yield {"api": api, "base": base, "home": home,
                "lake": Lake(str(base / "lake")), "stdout": out, "env": env, "args": args}
     finally:
         stopped = subprocess.run([CLI, "stack", "down", *args], env=env, capture_output=True,
@@ -229,7 +257,8 @@ def _epoch(stamp: str) -> float:
 def test_a_retrain_with_params_promotes_and_the_scheduler_starts_reclassify(service):
     api, lake = service["api"], service["lake"]
     run = api.post("/api/v2/dags/catalog_retrain/dagRuns",
-                   {"logical_date": None, "conf": {"epochs": 5, "promote": True}})
+                   {"dag_run_id": f"manual-retrain-{int(time.time())}", "logical_date": None,
+                    "conf": {"epochs": 5, "promote": True}})
     retrain = api.wait_for("catalog_retrain", lambda rs: any(
         r["dag_run_id"] == run["dag_run_id"] and r["state"] in ("success", "failed")
         for r in rs), timeout_s=900)
@@ -263,9 +292,11 @@ def test_a_missing_dump_and_a_gate_failure_fail_at_once_with_their_reason(servic
     (bad / "products.csv").write_text("product_id,name\np1,Lamp\n")
     (bad / "_SUCCESS").touch()
     missing = api.post("/api/v2/dags/catalog_nightly/dagRuns",
-                       {"logical_date": "2026-10-01T00:00:00Z"})
+                       {"dag_run_id": "manual-missing-dump",
+                        "logical_date": "2026-10-01T00:00:00Z"})
     gate = api.post("/api/v2/dags/catalog_nightly/dagRuns",
-                    {"logical_date": "2026-10-02T00:00:00Z", "conf": {"dump_dir": str(bad)}})
+                    {"dag_run_id": "manual-gate-failure", "logical_date": "2026-10-02T00:00:00Z",
+                     "conf": {"dump_dir": str(bad)}})
     wanted = {missing["dag_run_id"], gate["dag_run_id"]}
     api.wait_for("catalog_nightly", lambda rs: all(
         r["state"] in ("success", "failed") for r in rs if r["dag_run_id"] in wanted)
