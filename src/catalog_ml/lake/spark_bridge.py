@@ -3,10 +3,16 @@
 Read: the files of one table snapshot (one version), read by Spark with the schema from the
 Delta log; partition values come from the log's add actions, never from folder names.
 
-Write: executors write Parquet into a staging folder inside the table; the driver reads the
-footers, builds add actions (and remove actions for a replaced slice) and commits them as one
-Delta version. Until that commit, readers see nothing of the new files; a crash leaves only
+Write: executors write Parquet into a staging folder inside the table; the driver builds add
+actions from the files' footers (and remove actions for a replaced slice) and commits them as
+one Delta version. Until that commit, readers see nothing of the new files; a crash leaves only
 unreferenced files that ``vacuum`` removes.
+
+Where the tasks read and write (``Lake.executor_io``): on a local lake Spark's own Parquet
+reader and writer; on an object store pyarrow filesystems inside the tasks (``mapInArrow``),
+with the lake's storage options, so a cluster needs no Hadoop S3/GCS/Azure jars. The add
+actions then come from what the tasks report, not from listing the staging folder, so a failed
+task attempt's partial file is never committed.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from deltalake import DeltaTable
 from deltalake.schema import Schema as DeltaSchema
 from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 
+from catalog_ml.lake.files import join, open_filesystem
 from catalog_ml.lake.store import Lake
 from catalog_ml.lake.tables import TableSpec, spec_for
 
@@ -86,7 +93,7 @@ def read_table(
     groups: dict[tuple[Any, ...], list[str]] = {}
     for action in _add_actions(table):
         key = tuple(_partition_values(action, spec).values())
-        groups.setdefault(key, []).append(spark_uri(f"{base}/{action['path']}"))
+        groups.setdefault(key, []).append(f"{base}/{action['path']}")
     where = dict(where or {})
     data_schema = spark_schema(_data_schema(spec))
     frames = []
@@ -94,7 +101,7 @@ def read_table(
         typed = dict(zip(spec.partition_by, key, strict=True))
         if any(c in where and typed[c] != where[c] for c in typed):
             continue
-        frame = spark.read.schema(data_schema).parquet(*files)
+        frame = _read_files(spark, lake, files, data_schema)
         for column, value in typed.items():
             frame = frame.withColumn(
                 column, F.lit(value).cast(full_schema[column].dataType))
@@ -108,6 +115,80 @@ def read_table(
         if column not in spec.partition_by:
             result = result.filter(F.col(column) == F.lit(value))
     return result
+
+
+def _read_files(spark: SparkSession, lake: Lake, files: list[str], data_schema: Any
+                ) -> DataFrame:
+    if lake.executor_io == "spark":
+        return spark.read.schema(data_schema).parquet(*(spark_uri(f) for f in files))
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    target = to_arrow_schema(data_schema, timezone="UTC")
+    listing = spark.createDataFrame([(f,) for f in files], "file string")
+    tasks = max(1, min(len(files), _parallelism(spark)))
+    return listing.repartition(tasks).mapInArrow(
+        _file_reader(target, lake.storage_options), data_schema)
+
+
+def _parallelism(spark: Any) -> int:
+    from catalog_ml.compute import parallelism
+
+    return parallelism(spark)
+
+
+def _file_reader(target: pa.Schema, storage_options: Mapping[str, str]) -> Any:
+    """A task body: the Parquet files named in its rows, read through pyarrow, as ``target``."""
+    options = dict(storage_options)
+    names = target.names
+
+    def read(batches: Any) -> Any:
+        for batch in batches:
+            for uri in batch.column("file").to_pylist():
+                filesystem, path = open_filesystem(uri, options)
+                with filesystem.open_input_file(path) as handle:
+                    parquet = pq.ParquetFile(handle)
+                    for chunk in parquet.iter_batches(batch_size=4096, columns=names):
+                        table = pa.Table.from_batches([chunk]).select(names).cast(target)
+                        yield from table.to_batches()
+
+    return read
+
+
+def _file_writer(staging: str, target: pa.Schema, storage_options: Mapping[str, str]) -> Any:
+    """A task body: its rows as one Parquet file in ``staging``; yields the file's add facts."""
+    options = dict(storage_options)
+
+    def write(batches: Any) -> Any:
+        writer = sink = None
+        name = f"part-{uuid.uuid4().hex}.snappy.parquet"
+        filesystem, base = open_filesystem(staging, options)
+        try:
+            for batch in batches:
+                if batch.num_rows == 0:
+                    continue
+                if writer is None:
+                    if isinstance(filesystem, pafs.LocalFileSystem):  # object stores need none
+                        filesystem.create_dir(base, recursive=True)
+                    sink = filesystem.open_output_stream(f"{base}/{name}")
+                    writer = pq.ParquetWriter(sink, target, compression="snappy")
+                writer.write_table(pa.Table.from_batches([batch]).cast(target))
+        finally:
+            if writer is not None:
+                writer.close()
+        if writer is None or sink is None:
+            return
+        size = sink.tell()
+        sink.close()
+        metadata = writer.writer.metadata  # the footer just written: no read back
+        yield pa.RecordBatch.from_pylist(
+            [{"file": name, "size": size, "rows": metadata.num_rows, "stats": _stats(metadata)}],
+            schema=_WRITTEN)
+
+    return write
+
+
+_WRITTEN = pa.schema([("file", pa.string()), ("size", pa.int64()), ("rows", pa.int64()),
+                      ("stats", pa.string())])
 
 
 def _stats(metadata: pq.FileMetaData) -> str:
@@ -140,6 +221,26 @@ def _stats(metadata: pq.FileMetaData) -> str:
     return json.dumps(stats, default=str)
 
 
+def _write_files(df: DataFrame, lake: Lake, staging: str, target: pa.Schema
+                 ) -> list[dict[str, Any]]:
+    """Write the frame's partitions as Parquet files under ``staging``; their add facts."""
+    if lake.executor_io == "arrow":
+        spark_written = spark_schema(_WRITTEN)
+        return [row.asDict() for row in
+                df.mapInArrow(_file_writer(staging, target, lake.storage_options),
+                              spark_written).collect()]
+    df.write.mode("error").parquet(spark_uri(staging))
+    filesystem, root = open_filesystem(staging, lake.storage_options)
+    written = []
+    for info in filesystem.get_file_info(pafs.FileSelector(root)):
+        if not info.is_file or not info.base_name.endswith(".parquet"):
+            continue
+        metadata = pq.read_metadata(info.path, filesystem=filesystem)
+        written.append({"file": info.base_name, "size": info.size, "rows": metadata.num_rows,
+                        "stats": _stats(metadata)})
+    return written
+
+
 def write_table(
     df: DataFrame, lake: Lake, name: str, replace: Mapping[str, Any] | None = None,
     idempotency_key: str | None = None,
@@ -164,26 +265,15 @@ def write_table(
     columns = [F.col(f.name).cast(f.dataType).alias(f.name) for f in data_schema.fields]
     table_uri = lake.path(name)
     staging_name = f"spark-write-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
-    staging = f"{table_uri}/{staging_name}"
-    df.select(*columns).write.mode("error").parquet(spark_uri(staging))
-
-    filesystem, root = pafs.FileSystem.from_uri(table_uri)
-    infos = filesystem.get_file_info(pafs.FileSelector(f"{root}/{staging_name}"))
+    staging = join(table_uri, staging_name)
     partition_values = {c: str(replace[c]) for c in spec.partition_by}
-    adds: list[AddAction] = []
-    rows = 0
-    for info in infos:
-        if not info.is_file or not info.base_name.endswith(".parquet"):
-            continue
-        metadata = pq.read_metadata(info.path, filesystem=filesystem)
-        if metadata.num_rows == 0:
-            continue
-        rows += metadata.num_rows
-        adds.append(AddAction(
-            path=f"{staging_name}/{info.base_name}", size=info.size,
-            partition_values=partition_values,
-            modification_time=int(info.mtime.timestamp() * 1000) if info.mtime else 0,
-            data_change=True, stats=_stats(metadata)))
+    now = int(time.time() * 1000)
+    written = _write_files(df.select(*columns), lake, staging, _data_schema(spec))
+    adds = [AddAction(path=f"{staging_name}/{w['file']}", size=w["size"],
+                      partition_values=partition_values, modification_time=now,
+                      data_change=True, stats=w["stats"])
+            for w in written if w["rows"]]
+    rows = sum(w["rows"] for w in written)
 
     commit_properties = lake.commit_properties(idempotency_key)
     table = lake.table_or_none(name)
@@ -196,7 +286,6 @@ def write_table(
         return rows
     removes: list[RemoveAction] = []
     if replace:
-        now = int(time.time() * 1000)
         wanted = {c: _partition_literal(str(v), spec.schema.field(c).type)
                   for c, v in replace.items()}
         for action in _add_actions(table):

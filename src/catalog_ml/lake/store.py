@@ -23,7 +23,7 @@ from deltalake.exceptions import TableNotFoundError
 
 from catalog_ml.config import Settings
 from catalog_ml.errors import ConfigError, LakeNotFoundError, describe_os_error
-from catalog_ml.lake.files import open_filesystem
+from catalog_ml.lake.files import delta_options, open_filesystem, subtree
 from catalog_ml.lake.lock import writer_lock
 from catalog_ml.lake.tables import ALL_TABLES, conform, spec_for
 
@@ -57,19 +57,29 @@ class Lake:
     @classmethod
     def from_settings(cls, settings: Settings) -> Lake:
         return cls(settings.lake, settings.storage_options,
-                   lock_timeout_s=settings.lake_lock_timeout_s)
+                   lock_timeout_s=settings.lake_lock_timeout_s, spark_io=settings.spark_io)
 
     def __init__(self, root: str, storage_options: Mapping[str, str] | None = None,
-                 lock_timeout_s: float = 300.0) -> None:
+                 lock_timeout_s: float = 300.0, spark_io: str = "auto") -> None:
         if "://" not in root:
             root = str(Path(root).expanduser().resolve())
         self.root = root.rstrip("/")
-        self.storage_options = dict(storage_options or {})
+        self.storage_options = delta_options(storage_options or {})
         self.lock_timeout_s = lock_timeout_s
+        self.spark_io = spark_io
 
     @property
     def is_local(self) -> bool:
         return "://" not in self.root or self.root.startswith("file://")
+
+    @property
+    def executor_io(self) -> str:
+        """How Spark tasks read and write table files: ``spark`` (Spark's own Parquet reader
+        and writer, local folders or a cluster with its own connectors) or ``arrow`` (pyarrow
+        filesystems inside the tasks: object stores with no Hadoop jars)."""
+        if self.spark_io != "auto":
+            return self.spark_io
+        return "spark" if self.is_local else "arrow"
 
     # ---------------------------------------------------------------- the lake as a whole
     def _check_local_root(self) -> Path | None:
@@ -177,6 +187,14 @@ class Lake:
         table = self.table_or_none(name)
         return None if table is None else table.version()
 
+    def dataset(self, table: DeltaTable) -> Any:
+        """A table snapshot as a pyarrow dataset. Remote tables are read through pyarrow's own
+        filesystem: delta-rs' Python file handler can abort the interpreter at exit on S3."""
+        if self.is_local:
+            return table.to_pyarrow_dataset()
+        return table.to_pyarrow_dataset(
+            filesystem=subtree(table.table_uri, self.storage_options))
+
     def read(
         self,
         name: str,
@@ -191,7 +209,7 @@ class Lake:
             schema = spec.schema if columns is None else pa.schema(
                 [spec.schema.field(c) for c in columns])
             return schema.empty_table()
-        dataset = table.to_pyarrow_dataset()
+        dataset = self.dataset(table)
         expression = None
         for column, value in (where or {}).items():
             term = pa.compute.field(column) == pa.scalar(value, spec.schema.field(column).type)

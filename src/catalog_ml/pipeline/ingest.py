@@ -99,7 +99,7 @@ def withdraw_products(lake: Lake, night: dt.date, tonight: set[str]) -> int:
     if not stale:
         return 0
     ids = pa.array(sorted(stale), pa.string())
-    held = lake.table("product_snapshots").to_pyarrow_dataset().to_table(
+    held = lake.dataset(lake.table("product_snapshots")).to_table(
         filter=pc.field("product_id").isin(ids)).to_pandas()
     rebuilt = []
     for product_id, rows in held.groupby("product_id"):
