@@ -12,6 +12,8 @@ from __future__ import annotations
 import csv
 import json
 import math
+import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -21,6 +23,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from catalog_ml.errors import DataError
+from catalog_ml.landing import DumpFolder
 
 DUMP_FILES = ("products.parquet", "products.csv", "products.jsonl")
 ROW_COLUMN = "_row"
@@ -41,8 +44,8 @@ class MalformedRecord:
 
 @dataclass
 class RawDump:
-    folder: Path
-    source_file: Path
+    folder: DumpFolder
+    source_file: str
     frame: pd.DataFrame  # text columns plus _row (1-based record number)
     malformed: list[MalformedRecord] = field(default_factory=list)
 
@@ -51,7 +54,7 @@ class RawDump:
         return len(self.frame) + len(self.malformed)
 
 
-def dump_readiness(folder: Path, marker: str, settle_s: float,
+def dump_readiness(folder: DumpFolder | str | Path, marker: str, settle_s: float,
                    now: float | None = None) -> tuple[bool, str]:
     """Whether a night's dump folder is complete, and why (not); cheap enough to poll.
 
@@ -61,52 +64,71 @@ def dump_readiness(folder: Path, marker: str, settle_s: float,
     that landed long ago is therefore ready at the first look."""
     import time
 
-    if not folder.is_dir():
+    folder = folder if isinstance(folder, DumpFolder) else DumpFolder.at(folder)
+    if not folder.exists():
         return False, f"{folder} does not exist yet"
-    present = [name for name in DUMP_FILES if (folder / name).exists()]
+    present = [name for name in DUMP_FILES if folder.has_file(name)]
     if not present:
         return False, f"{folder} holds none of {', '.join(DUMP_FILES)} yet"
-    if marker and (folder / marker).exists():
+    if marker and folder.has_file(marker):
         return True, f"{folder}/{marker} is there"
-    entries = [folder, *folder.iterdir()]
-    newest = max(entry.stat().st_mtime for entry in entries)
-    quiet = (now if now is not None else time.time()) - newest
+    if folder.is_local:
+        times = [entry.stat().st_mtime for entry in [folder.path, *folder.path.iterdir()]]
+    else:
+        times = [info.mtime.timestamp() for info in folder.entries() if info.mtime]
+    quiet = (now if now is not None else time.time()) - max(times, default=0.0)
     if quiet >= settle_s:
         return True, f"{folder} unchanged for {quiet:.0f} s (no {marker} marker)"
     return False, (f"{folder} changed {quiet:.0f} s ago; waiting for {marker} or "
                    f"{settle_s:.0f} s without change")
 
 
-def find_dump_file(folder: Path) -> Path:
-    if not folder.is_dir():
+def find_dump_file(folder: DumpFolder) -> str:
+    """The folder's one product file (its name); DumpError where there is none or several."""
+    if not folder.exists():
         raise DumpError(f"dump folder {folder} does not exist or is not a folder")
-    present = [folder / name for name in DUMP_FILES
-               if (folder / name).is_file() or (folder / name).is_symlink()]
+    present = [name for name in DUMP_FILES if folder.has_file(name)]
     if not present:
         raise DumpError(f"dump folder {folder} holds none of {', '.join(DUMP_FILES)}")
     if len(present) > 1:
-        names = ", ".join(p.name for p in present)
-        raise DumpError(f"dump folder {folder} holds several product files ({names}); keep one")
-    target = present[0]
-    if not target.resolve().is_relative_to(folder.resolve()) or not target.resolve().is_file():
-        raise DumpError(f"{target} is a link to a file outside the dump folder; copy the file "
-                        "into the folder instead")
-    return target
+        raise DumpError(f"dump folder {folder} holds several product files "
+                        f"({', '.join(present)}); keep one")
+    name = present[0]
+    if folder.is_local:
+        target = folder.path / name
+        if (not target.resolve().is_relative_to(folder.path.resolve())
+                or not target.resolve().is_file()):
+            raise DumpError(f"{target} is a link to a file outside the dump folder; copy the "
+                            "file into the folder instead")
+    return name
 
 
-def read_dump(folder: str | Path) -> RawDump:
+def read_dump(folder: DumpFolder | str | Path,
+              storage_options: Mapping[str, str] | None = None) -> RawDump:
     """Read the folder's product file; raise DumpError when it cannot be read at all."""
-    folder = Path(folder)
-    path = find_dump_file(folder)
+    if not isinstance(folder, DumpFolder):
+        folder = DumpFolder.at(folder, storage_options)
+    name = find_dump_file(folder)
+    source = folder.uri(name)
     readers = {".parquet": _read_parquet, ".csv": _read_csv, ".jsonl": _read_jsonl}
+    reader = readers[Path(name).suffix]
     try:
-        records, malformed = readers[path.suffix](path)
+        if folder.is_local:
+            records, malformed = reader(folder.path / name)
+        else:  # parsed from a local copy: the readers stream lines, object stores do not
+            with tempfile.TemporaryDirectory(prefix="catalog-ml-dump-") as scratch:
+                copy = Path(scratch) / name
+                copy.write_bytes(folder.read_bytes(name))
+                try:
+                    records, malformed = reader(copy)
+                except DumpError as exc:  # name the dump's own file, not the copy
+                    raise DumpError(str(exc).replace(str(copy), source)) from None
     except DumpError:
         raise
     except Exception as exc:  # any parser failure is a whole-dump failure with its cause
-        raise DumpError(f"cannot read {path}: {type(exc).__name__}: {exc}") from exc
+        raise DumpError(f"cannot read {source}: {type(exc).__name__}: {exc}") from exc
     frame = _to_frame(records)
-    return RawDump(folder=folder, source_file=path, frame=frame, malformed=malformed)
+    return RawDump(folder=folder, source_file=source, frame=frame, malformed=malformed)
 
 
 def _to_frame(records: list[dict[str, Any]]) -> pd.DataFrame:

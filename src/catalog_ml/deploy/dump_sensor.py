@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator, Mapping
-from pathlib import Path
 from typing import Any
 
 from airflow.sdk import BaseOperator
@@ -24,9 +23,14 @@ POLL_SECONDS = 30.0
 
 
 def _readiness(folder: str, marker: str, settle_s: float) -> tuple[bool, str]:
+    """Credentials for a dump on an object store come from the settings (the environment of
+    the worker or triggerer), never from the trigger's stored arguments."""
+    from catalog_ml.config import load_settings
     from catalog_ml.dump import dump_readiness
+    from catalog_ml.landing import DumpFolder
 
-    return dump_readiness(Path(folder), marker, settle_s)
+    return dump_readiness(DumpFolder.at(folder, load_settings().storage_options), marker,
+                          settle_s)
 
 
 class DumpReadyTrigger(BaseTrigger):

@@ -107,7 +107,8 @@ def _model_name(path: Path) -> str:
 
 
 class Encoders:
-    def __init__(self, spec: EncoderSpec) -> None:
+    def __init__(self, spec: EncoderSpec, storage_options: dict[str, str] | None = None
+                 ) -> None:
         from catalog_ml.features.image import ImageEncoder
         from catalog_ml.features.runtime import resolve_runtime
         from catalog_ml.features.text import TextEncoder
@@ -117,7 +118,8 @@ class Encoders:
         log.info("loading encoders %s on %s (%s)", spec.version, runtime.device, runtime.dtype)
         self.text = TextEncoder(spec.text_path, runtime, spec.text_max_tokens)
         self.image = ImageEncoder(spec.image_encoder, runtime, spec.image_size,
-                                  spec.image_weights_path or None, spec.image_limits())
+                                  spec.image_weights_path or None, spec.image_limits(),
+                                  storage_options)
 
     def encode_text(self, texts: list[str]) -> np.ndarray:
         return self.text.encode(texts, self.spec.text_batch_size)
@@ -126,9 +128,12 @@ class Encoders:
         return self.image.encode(uris, self.spec.image_batch_size)
 
 
-def cached_encoders(spec: EncoderSpec) -> Encoders:
+def cached_encoders(spec: EncoderSpec, storage_options: dict[str, str] | None = None
+                    ) -> Encoders:
+    """The worker's encoders; ``storage_options`` (for photos on an object store) are kept
+    out of the spec, which names the embedding space and is logged."""
     key = spec.to_json()
     if key not in _CACHE:
         _CACHE.clear()  # one pair per worker: a new spec replaces, never accumulates
-        _CACHE[key] = Encoders(spec)
+        _CACHE[key] = Encoders(spec, storage_options)
     return _CACHE[key]

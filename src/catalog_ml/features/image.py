@@ -9,7 +9,7 @@ whole product stays in view. Decoding runs in threads, overlapping the forward p
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -83,8 +83,10 @@ def _build(name: str, weights: Path) -> tuple[torch.nn.Module, int, tuple[float,
     raise ValueError(f"unknown image encoder {name!r}; choose one of {IMAGE_ENCODERS}")
 
 
-def read_image_bytes(uri: str, limits: ImageLimits = DEFAULT_LIMITS) -> bytes:
-    """The photo's bytes within the limits: local files by size, URLs through the policy."""
+def read_image_bytes(uri: str, limits: ImageLimits = DEFAULT_LIMITS,
+                     storage_options: Mapping[str, str] | None = None) -> bytes:
+    """The photo's bytes within the limits: local files by size, URLs through the policy,
+    object-store URIs (``s3://``) with the lake's ``storage_options``."""
     parsed = urlparse(uri)
     if parsed.scheme in ("", "file"):
         path = Path(unquote(parsed.path) if parsed.scheme else uri)
@@ -92,10 +94,10 @@ def read_image_bytes(uri: str, limits: ImageLimits = DEFAULT_LIMITS) -> bytes:
         return path.read_bytes()
     if parsed.scheme in ("http", "https"):
         return fetch(uri, limits.fetch)
-    if parsed.scheme == "s3":
-        import pyarrow.fs as pafs
+    if parsed.scheme in ("s3", "gs", "gcs", "abfs", "abfss", "az"):
+        from catalog_ml.lake.files import open_filesystem
 
-        filesystem, path = pafs.FileSystem.from_uri(uri)
+        filesystem, path = open_filesystem(uri, storage_options)
         with filesystem.open_input_file(path) as handle:
             _check_size(handle.size(), limits)
             return handle.read()
@@ -107,9 +109,10 @@ def _check_size(size: int, limits: ImageLimits) -> None:
         raise PhotoTooLarge(f"above max_image_bytes {limits.max_bytes:,}")
 
 
-def load_square(uri: str, size: int, limits: ImageLimits = DEFAULT_LIMITS) -> np.ndarray:
+def load_square(uri: str, size: int, limits: ImageLimits = DEFAULT_LIMITS,
+                storage_options: Mapping[str, str] | None = None) -> np.ndarray:
     """HWC uint8 array: the photo padded to a white square and resized."""
-    with open_photo(read_image_bytes(uri, limits), limits.max_pixels) as image:
+    with open_photo(read_image_bytes(uri, limits, storage_options), limits.max_pixels) as image:
         image = image.convert("RGB")
         side = max(image.size)
         canvas = Image.new("RGB", (side, side), (255, 255, 255))
@@ -120,7 +123,8 @@ def load_square(uri: str, size: int, limits: ImageLimits = DEFAULT_LIMITS) -> np
 class ImageEncoder:
     def __init__(self, name: str, runtime: Runtime, size: int = 224,
                  weights_path: str | Path | None = None,
-                 limits: ImageLimits = DEFAULT_LIMITS) -> None:
+                 limits: ImageLimits = DEFAULT_LIMITS,
+                 storage_options: Mapping[str, str] | None = None) -> None:
         weights = Path(weights_path) if weights_path else _default_weights(name)
         model, self.dim, mean, std = _build(name, weights)
         self.name = name
@@ -132,6 +136,7 @@ class ImageEncoder:
         self.std = torch.tensor(std).view(1, 3, 1, 1) * 255
         self.remote_failures = 0
         self.limits = limits
+        self.storage_options = dict(storage_options or {})
 
     def _decoded(self, uris: list[str | None]) -> Iterator[tuple[np.ndarray | None, str]]:
         def load(uri: str | None) -> tuple[np.ndarray | None, str]:
@@ -141,7 +146,7 @@ class ImageEncoder:
             if remote and self.remote_failures >= REMOTE_FAILURES_BEFORE_GIVING_UP:
                 return None, "unreadable: remote images unreachable from this worker"
             try:
-                pixels = load_square(uri, self.size, self.limits)
+                pixels = load_square(uri, self.size, self.limits, self.storage_options)
             except (FetchRefused, PhotoTooLarge) as exc:
                 return None, f"refused: {exc}"
             except Exception as exc:  # a bad photo must not stop the batch

@@ -34,13 +34,13 @@ ROWS_PER_PARTITION = 1024
 KEYS = ["product_id", "content_hash"]
 
 
-def _encoders(spec_json: str, parallel_tasks: int) -> Any:
+def _encoders(spec_json: str, parallel_tasks: int, storage_options: dict[str, str]) -> Any:
     """The worker's encoders: loaded on first use, then cached for the worker's lifetime."""
     from catalog_ml.features.encoders import cached_encoders
     from catalog_ml.features.runtime import set_threads
 
     set_threads(parallel_tasks)
-    return cached_encoders(EncoderSpec(**json.loads(spec_json)))
+    return cached_encoders(EncoderSpec(**json.loads(spec_json)), storage_options)
 
 
 EMBEDDED = StructType([StructField("text_vector", ArrayType(FloatType())),
@@ -48,7 +48,8 @@ EMBEDDED = StructType([StructField("text_vector", ArrayType(FloatType())),
                        StructField("image_status", StringType())])
 
 
-def embed_udf(spec_json: str, parallel_tasks: int) -> Any:
+def embed_udf(spec_json: str, parallel_tasks: int,
+              storage_options: dict[str, str] | None = None) -> Any:
     """Iterator pandas UDF: (title, brand, description, image URI) batches -> vectors.
 
     One UDF for both modalities, so each Spark task runs one Python worker holding both
@@ -56,13 +57,15 @@ def embed_udf(spec_json: str, parallel_tasks: int) -> Any:
     """
     from pyspark.sql.functions import pandas_udf
 
+    options = dict(storage_options or {})
+
     @pandas_udf(EMBEDDED)
     def embed(
         batches: Iterator[tuple[pd.Series, pd.Series, pd.Series, pd.Series]],
     ) -> Iterator[pd.DataFrame]:
         from catalog_ml.features.text import product_text
 
-        encoders = _encoders(spec_json, parallel_tasks)
+        encoders = _encoders(spec_json, parallel_tasks, options)
         for titles, brands, descriptions, uris in batches:
             texts = [product_text(t, b, d) for t, b, d in zip(
                 titles, brands.where(brands.notna(), None),
@@ -99,9 +102,10 @@ def embed_products(products: DataFrame, settings: Settings, night: dt.date) -> E
     tasks = parallelism(spark)
     partitions = max(tasks, math.ceil(count / ROWS_PER_PARTITION))
     log.info("embed: %d products in %d partitions with %s", count, partitions, spec.version)
-    embed = embed_udf(spec.to_json(), tasks)
-    vectors = (
-        todo.repartition(partitions)
+    embed = embed_udf(spec.to_json(), tasks, settings.storage_options)
+    vectors = (  # batches by key hash, sorted: the same products meet in the same batches
+        # on any cluster and in any rerun, so their vectors agree to the last bit
+        todo.repartition(partitions, *KEYS).sortWithinPartitions(*KEYS)
         .withColumn("embedded", embed("title", "brand", "description", "image_uri"))
         .select(*KEYS, F.lit(spec.version).alias("encoder_version"),
                 F.col("embedded.text_vector").alias("text_vector"),

@@ -13,7 +13,6 @@ import hashlib
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 
 from PIL import UnidentifiedImageError
 
@@ -24,6 +23,7 @@ from catalog_ml.features.remote import (
     open_photo,
     url_problem,
 )
+from catalog_ml.landing import DumpFolder
 
 REMOTE = re.compile(r"^(?:https?|s3)://", re.IGNORECASE)
 OK_STATES = ("ok", "remote", "unchecked")
@@ -38,7 +38,7 @@ class ImageCheck:
     detail: str = ""
 
 
-def check_image(folder: Path, reference: str | None, verify: bool = True,
+def check_image(folder: DumpFolder, reference: str | None, verify: bool = True,
                 limits: ImageLimits = DEFAULT_LIMITS) -> ImageCheck | None:
     """None when the row has no image; otherwise the state of the file it names."""
     if reference is None:
@@ -50,23 +50,21 @@ def check_image(folder: Path, reference: str | None, verify: bool = True,
         if problem:
             return ImageCheck("refused", None, None, problem)
         return ImageCheck("remote", reference, None)
-    root = folder.resolve()
-    try:
-        target = (root / reference).resolve()
-    except (OSError, RuntimeError, ValueError) as exc:
-        return ImageCheck("invalid", None, None, str(exc))
-    if not target.is_relative_to(root):
-        return ImageCheck("outside", None, None, "resolves outside the dump folder")
+    located = _locate(folder, reference)
+    if isinstance(located, ImageCheck):
+        return located
+    uri, relative = located
     if not verify:
-        return ImageCheck("unchecked", target.as_uri(), None)
-    if not target.is_file():
-        return ImageCheck("missing", None, None, "file not found")
+        return ImageCheck("unchecked", uri, None)
     try:
-        size = target.stat().st_size
+        size = _size(folder, relative)
+        if size is None:
+            return ImageCheck("missing", None, None, "file not found")
         if size > limits.max_bytes:
             return ImageCheck("too_large", None, None,
                               f"{size:,} bytes, above max_image_bytes {limits.max_bytes:,}")
-        payload = target.read_bytes()
+        payload = folder.read_bytes(relative) if not folder.is_local else (
+            (folder.path / relative).read_bytes())
         with open_photo(payload, limits.max_pixels) as image:
             image.verify()  # structure: headers, chunk checksums
         with open_photo(payload, limits.max_pixels) as image:
@@ -76,11 +74,39 @@ def check_image(folder: Path, reference: str | None, verify: bool = True,
         return ImageCheck("too_large", None, None, str(exc))
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         return ImageCheck("corrupt", None, None, f"not a readable image ({type(exc).__name__})")
-    return ImageCheck("ok", target.as_uri(), hashlib.sha256(payload).hexdigest())
+    return ImageCheck("ok", uri, hashlib.sha256(payload).hexdigest())
+
+
+def _locate(folder: DumpFolder, reference: str) -> tuple[str, str] | ImageCheck:
+    """The photo's URI and its path inside the folder, or the check that refuses it."""
+    if folder.is_local:
+        root = folder.path.resolve()
+        try:
+            target = (root / reference).resolve()
+        except (OSError, RuntimeError, ValueError) as exc:
+            return ImageCheck("invalid", None, None, str(exc))
+        if not target.is_relative_to(root):
+            return ImageCheck("outside", None, None, "resolves outside the dump folder")
+        return target.as_uri(), str(target.relative_to(root))
+    relative = folder.inside(reference)
+    if relative is None:
+        return ImageCheck("outside", None, None, "resolves outside the dump folder")
+    return folder.uri(relative), relative
+
+
+def _size(folder: DumpFolder, relative: str) -> int | None:
+    if folder.is_local:
+        target = folder.path.resolve() / relative
+        return target.stat().st_size if target.is_file() else None
+    try:
+        size = folder.size(relative)
+    except FileNotFoundError:
+        return None
+    return size if size is not None and size >= 0 else None
 
 
 def check_images(
-    folder: Path, references: list[str | None], verify: bool = True, threads: int = 8,
+    folder: DumpFolder, references: list[str | None], verify: bool = True, threads: int = 8,
     limits: ImageLimits = DEFAULT_LIMITS,
 ) -> list[ImageCheck | None]:
     with ThreadPoolExecutor(max_workers=threads) as pool:

@@ -166,7 +166,7 @@ def validate_dump(folder: str | Path, night: dt.date, settings: Settings,
 
     ``taxonomy``: the lake's known categories; empty before the first labelled night, when
     the dump's own labels found the taxonomy."""
-    raw = read_dump(folder)
+    raw = read_dump(folder, settings.storage_options)
     if raw.rows_received == 0:
         raise ValidationGateError(f"{raw.source_file}: the dump holds no rows")
     original_columns = [c for c in raw.frame.columns if c != ROW_COLUMN]
