@@ -170,3 +170,21 @@ def test_a_lake_path_that_is_a_file_or_holds_no_lake_is_a_clear_error(tmp_path):
     with pytest.raises(LakeNotFoundError, match=r"no catalog-ml lake at .*typo"):
         Lake(str(tmp_path / "typo")).require()
     assert not (tmp_path / "typo").exists()  # looking does not create
+
+
+def test_a_lost_commit_race_is_a_retryable_conflict_not_a_bug(tmp_path):
+    """Two writers that read the same version and both delete the same rows: delta-rs refuses
+    the second commit, and catalog-ml reports it as exit 75 ("retry later")."""
+    from deltalake import DeltaTable, write_deltalake
+
+    from catalog_ml.errors import ConflictError, translate
+
+    write_deltalake(str(tmp_path / "t"), pa.table({"x": [1, 2, 3]}))
+    first, second = DeltaTable(str(tmp_path / "t")), DeltaTable(str(tmp_path / "t"))
+    first.delete("x = 1")
+    with pytest.raises(Exception) as lost:
+        second.delete("x = 1")
+    error = translate(lost.value)
+    assert isinstance(error, ConflictError) and error.exit_code == 75
+    assert "rerun" in str(error)
+    assert sorted(DeltaTable(str(tmp_path / "t")).to_pyarrow_table()["x"].to_pylist()) == [2, 3]

@@ -7,9 +7,10 @@ holder.
 
 On a local lake the lock is ``flock`` on ``<lake>/_catalog_ml/writer.lock``: the kernel
 releases it when the holder dies, even by ``kill -9``, so a crash never leaves the lake locked.
-On an object store there is no such primitive; a lease object with an expiry, renewed by a
-heartbeat thread and read back after writing, keeps honest writers apart (a writer that stalls
-past the lease can lose it; see README).
+On S3 (and S3-compatible stores) the lock is a lease object written with conditional puts
+(``lake/s3_lease.py``): atomic, so two writers never both hold it. On other object stores a
+lease object with an expiry, renewed by a heartbeat thread and read back after writing, keeps
+honest writers apart (best effort; see README).
 
 The lock is re-entrant within a process: a night that holds it can call steps that take it.
 """
@@ -70,6 +71,13 @@ def writer_lock(root: str, storage_options: dict[str, str], purpose: str,
             return
         if local:
             with _flock(Path(root.removeprefix("file://")), purpose, timeout_s):
+                yield True
+        elif root.startswith("s3://"):
+            from catalog_ml.lake.s3_lease import S3Lease
+
+            lease = S3Lease(root, storage_options, f"{LOCK_FOLDER}/{LEASE_FILE}",
+                            _holder(purpose), _describe)
+            with lease.hold(timeout_s):
                 yield True
         else:
             with _lease(root, storage_options, purpose, timeout_s):
@@ -143,7 +151,6 @@ def _lease(root: str, storage_options: dict[str, str], purpose: str,
     path = f"{base}/{LOCK_FOLDER}/{LEASE_FILE}"
     token = uuid.uuid4().hex
     deadline = time.monotonic() + timeout_s
-    stop = threading.Event()
 
     def read() -> dict[str, Any] | None:
         try:
@@ -176,18 +183,17 @@ def _lease(root: str, storage_options: dict[str, str], purpose: str,
     except OSError as exc:
         raise describe_os_error(exc, f"lake {root}: cannot take the writer lease") from None
 
-    def renew() -> None:
+    def renew(stop: threading.Event) -> None:
         while not stop.wait(LEASE_SECONDS / 3):
             with contextlib.suppress(OSError):
                 write()
 
-    heartbeat = threading.Thread(target=renew, name="catalog-ml-lease", daemon=True)
-    heartbeat.start()
+    from catalog_ml.lake.s3_lease import heartbeat
+
     try:
-        yield
+        with heartbeat(renew):
+            yield
     finally:
-        stop.set()
-        heartbeat.join(timeout=5)
         with contextlib.suppress(OSError):
             if (read() or {}).get("token") == token:
                 filesystem.delete_file(path)
