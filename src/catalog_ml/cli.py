@@ -1,5 +1,5 @@
 """The ``catalog-ml`` command: nightly, report, review, train, models, promote, rollback,
-query, vacuum, demo.
+query, vacuum, maintain, demo.
 
 Exit codes: 0 done; 2 a data problem (the dump, labels, a review file, a model artifact; the
 message names the file, row or field); 64 a usage or configuration error (an option, setting,
@@ -185,6 +185,21 @@ def cmd_vacuum(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_maintain(args: argparse.Namespace) -> int:
+    from catalog_ml.lake import Lake
+    from catalog_ml.lake.maintenance import maintain
+
+    settings = _settings(args, vacuum_retention_hours=args.retention_hours)
+    result = maintain(Lake.from_settings(settings).require(),
+                      settings.vacuum_retention_hours, dry_run=args.dry_run)
+    compacted = {k: v for k, v in result["compact"].items() if v["removed"]}
+    vacuumed = sum(t["files"] for t in result["vacuum"]["tables"].values())
+    print(json.dumps({"compacted": compacted, "checkpointed": result["checkpoint"],
+                      "vacuumed_files": vacuumed, "dry_run": args.dry_run,
+                      "kept_label_versions": result["vacuum"]["kept_label_versions"]}))
+    return 0
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     import pyarrow as pa
 
@@ -313,6 +328,13 @@ def build_parser() -> argparse.ArgumentParser:
                              "vacuum_retention_hours, 168)")
     vacuum.add_argument("--dry-run", action="store_true", help="list, delete nothing")
     vacuum.set_defaults(func=cmd_vacuum)
+
+    maintain = with_lake(commands.add_parser(
+        "maintain", help="compact small files, checkpoint every table, then vacuum"))
+    maintain.add_argument("--retention-hours", type=float,
+                          help="vacuum's retention (default: vacuum_retention_hours, 168)")
+    maintain.add_argument("--dry-run", action="store_true", help="change nothing")
+    maintain.set_defaults(func=cmd_maintain)
 
     stack_parser = with_lake(commands.add_parser(
         "stack", help="a local production-like stack: Airflow servers and a warm Spark"))

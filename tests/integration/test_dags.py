@@ -83,3 +83,29 @@ def test_a_data_problem_fails_the_task_without_retries(tmp_path, monkeypatch):
     lake = Lake(str(tmp_path / "lake"))  # tables exist with their schema, and hold no row
     assert lake.exists("quarantine") and lake.read("quarantine").num_rows == 0
     assert lake.read("product_snapshots").num_rows == 0
+
+
+def test_the_maintenance_dag_runs_weekly_and_its_task_cleans_a_lake(dagbag, tmp_path,
+                                                                     monkeypatch):
+    import datetime as dt
+
+    import pyarrow as pa
+
+    from catalog_ml.lake import Lake
+    from catalog_ml.lake.tables import QUARANTINE
+    from catalog_ml.orchestration import maintenance_task
+
+    dag = dagbag.dags["catalog_maintenance"]
+    assert [t.task_id for t in dag.tasks] == ["maintain"]
+    assert dag.max_active_runs == 1 and dag.catchup is False
+    monkeypatch.setenv("CATALOG_ML_LAKE", str(tmp_path / "lake"))
+    assert "skipped" in maintenance_task()  # no lake yet: nothing to do, not a failure
+    lake = Lake(str(tmp_path / "lake"))
+    with lake.writer("setup"):
+        for i in range(3):
+            lake.append("quarantine", pa.Table.from_pylist(
+                [{"dump_date": dt.date(2026, 11, 1), "source_row": i, "product_id": f"p{i}",
+                  "reasons": ["x"], "raw_record": "{}"}], schema=QUARANTINE.schema))
+    result = maintenance_task()
+    assert result["compacted"]["quarantine"]["removed"] == 3
+    assert lake.read("quarantine").num_rows == 3

@@ -80,3 +80,33 @@ def test_recent_staging_survives_the_default_retention(tmp_path):
         pass
     vacuum(lake, retention_hours=168)
     assert staging.exists()
+
+
+def test_maintain_compacts_checkpoints_and_keeps_data_and_label_snapshots(tmp_path):
+    from catalog_ml.lake.maintenance import maintain
+
+    lake = Lake(str(tmp_path))
+    with lake.writer("setup"):
+        for night in range(1, 6):  # five nights appended: five small files
+            lake.append("quarantine", pa.Table.from_pylist(
+                [{"dump_date": D1, "source_row": night, "product_id": f"p{night}",
+                  "reasons": ["x"], "raw_record": "{}"}], schema=QUARANTINE.schema))
+        lake.replace_slice("labels", _labels("A > B"), {"dump_date": D1, "source": "dump"})
+        trained_on = lake.version("labels")
+        lake.replace_slice("labels", _labels("A > C"), {"dump_date": D1, "source": "dump"})
+        _model_trained_on(lake, trained_on)
+    before = sorted(lake.read("quarantine").column("product_id").to_pylist())
+    assert len(lake.table("quarantine").file_uris()) == 5
+
+    result = maintain(lake, retention_hours=0)
+    assert result["compact"]["quarantine"]["removed"] == 5
+    assert len(lake.table("quarantine").file_uris()) == 1
+    assert sorted(lake.read("quarantine").column("product_id").to_pylist()) == before
+    log = tmp_path / "quarantine" / "_delta_log"
+    assert list(log.glob("*.checkpoint.parquet")), "no checkpoint written"
+    assert result["checkpoint"]["quarantine"] == lake.version("quarantine")
+    old = DeltaTable(lake.path("labels"), version=trained_on).to_pyarrow_table()
+    assert old.column("category").to_pylist() == ["A > B"]
+    files_now = [f for f in (tmp_path / "quarantine").rglob("*.parquet")
+                 if "_delta_log" not in f.parts]
+    assert len(files_now) == 1  # the five replaced small files were vacuumed (retention 0)

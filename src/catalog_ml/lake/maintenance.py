@@ -10,6 +10,12 @@ half-way leaves a ``spark-write-*/_temporary`` folder; every night leaves its st
   ``train --labels-version N`` still reads it;
 - what killed Spark writes left: ``_temporary`` folders and staging folders with no file left;
 - the lake's ``staging/<night>`` hand-over folders last written before the retention.
+
+``maintain`` is what the weekly ``catalog_maintenance`` DAG runs: ``compact`` (each night's
+small files rewritten into few large ones, one commit per table, data unchanged), ``vacuum``,
+then a Delta checkpoint per table (readers replay one Parquet file instead of every JSON
+commit; last, as vacuum itself commits). Old log entries are never cleaned up: a label
+snapshot is read by its version, and that needs the log up to it.
 """
 
 from __future__ import annotations
@@ -55,6 +61,50 @@ def vacuum(lake: Lake, retention_hours: float, dry_run: bool = False) -> dict[st
                                          dry_run)
     log.info("vacuum: %s", {k: v["files"] for k, v in report["tables"].items()})
     return report
+
+
+COMPACT_TARGET_BYTES = 128 * 1024 * 1024
+
+
+def compact(lake: Lake, dry_run: bool = False) -> dict[str, Any]:
+    """Rewrite small files into ``COMPACT_TARGET_BYTES`` ones; per table, files added/removed.
+
+    One optimize commit per table, under the writer lock (it must not race a night's replace
+    of the same slice); a table with nothing to merge gets no commit."""
+    report: dict[str, Any] = {}
+    with lake.writer("compact"):
+        for name in ALL_TABLES:
+            table = lake.table(name)
+            files = len(table.file_uris())
+            if dry_run or files < 2:
+                report[name] = {"files": files, "added": 0, "removed": 0}
+                continue
+            metrics = table.optimize.compact(target_size=COMPACT_TARGET_BYTES)
+            report[name] = {"files": files, "added": int(metrics.get("numFilesAdded", 0)),
+                            "removed": int(metrics.get("numFilesRemoved", 0))}
+    log.info("compact: %s", {k: (v["removed"], v["added"]) for k, v in report.items()})
+    return report
+
+
+def checkpoint(lake: Lake, dry_run: bool = False) -> dict[str, int]:
+    """A checkpoint of each table's current version; the versions checkpointed."""
+    done: dict[str, int] = {}
+    with lake.writer("checkpoint"):
+        for name in ALL_TABLES:
+            table = lake.table(name)
+            if not dry_run:
+                table.create_checkpoint()
+            done[name] = table.version()
+    return done
+
+
+def maintain(lake: Lake, retention_hours: float, dry_run: bool = False) -> dict[str, Any]:
+    """Compact, vacuum and checkpoint the lake, in that order, under one writer lock."""
+    with lake.writer("maintenance"):
+        compacted = compact(lake, dry_run)
+        vacuumed = vacuum(lake, retention_hours, dry_run)
+        return {"compact": compacted, "vacuum": vacuumed,
+                "checkpoint": checkpoint(lake, dry_run)}
 
 
 def _spark_debris(lake: Lake, name: str, dry_run: bool) -> list[str]:
