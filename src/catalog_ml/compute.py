@@ -121,10 +121,12 @@ def get_spark(settings: Settings) -> SparkSession:
                 if not submitted.contains(k) or k in settings.spark_conf}
     else:
         builder = builder.master(settings.spark_master)
+        # Workers must run this interpreter (the venv, or the image's Python on a cluster built
+        # from the same image), not whatever python3 is on PATH; spark.pyspark.python in
+        # spark_conf names another.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
         if settings.spark_master.startswith("local"):
-            # Workers must run this interpreter (the venv), not whatever python3 is on PATH.
-            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-            os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
             os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     for key, value in conf.items():
         builder = builder.config(key, value)

@@ -52,8 +52,11 @@ def labelled_products(lake: Lake, labels_version: int | None = None) -> pd.DataF
     if labels.empty:
         return labels
     products = lake.read("products").to_pandas().drop(columns=["category"])
-    return products.merge(labels[["product_id", "category", "source"]], on="product_id",
-                          how="inner")
+    merged = products.merge(labels[["product_id", "category", "source"]], on="product_id",
+                            how="inner")
+    # in product order, not file order: compaction or another engine's files change the
+    # order rows are read in, and training on the same labels must give the same model
+    return merged.sort_values("product_id", kind="stable").reset_index(drop=True)
 
 
 def latest_labels(lake: Lake, labels_version: int | None = None) -> pd.DataFrame:
