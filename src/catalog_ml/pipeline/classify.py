@@ -46,6 +46,32 @@ def needs_review(confidence: np.ndarray, threshold: float) -> list[bool]:
     return (~(finite & (confidence >= threshold))).tolist()
 
 
+def classification_columns(model: Any, frame: Any, version: str, cut: float, top_k: int,
+                           night: dt.date) -> dict[str, list[Any]]:
+    """The ``classifications`` columns for rows with vectors, price and text: the one place
+    where a prediction becomes a row, for the night and for the online API alike."""
+    from catalog_ml.models.ensemble import ProductBatch
+
+    prediction = model.predict(
+        ProductBatch.from_frame(frame, model.price_scale, model.image_dim), top_k=top_k)
+    now = dt.datetime.now(dt.UTC)
+    n = len(frame)
+    return {
+        "run_date": [night] * n,
+        "product_id": frame["product_id"].tolist(),
+        "content_hash": frame["content_hash"].tolist(),
+        "category": prediction.categories,
+        "confidence": prediction.confidence.astype(float).tolist(),
+        "top_k": [[{"category": c, "confidence": p} for c, p in top]
+                  for top in prediction.top_k],
+        "model_version": [version] * n,
+        "needs_review": needs_review(prediction.confidence, cut),
+        "modality_weights": [{"text": float(w[0]), "image": float(w[1]), "price": float(w[2])}
+                             for w in prediction.modality_weights],
+        "classified_at": pa.array([now] * n, type=pa.timestamp("us", tz="UTC")),
+    }
+
+
 def classify_batches(artifact: str, sha256: str | None, version: str, threshold: float,
                      top_k: int, night: dt.date, parallel_tasks: int,
                      storage_options: dict[str, str] | None = None,
@@ -54,32 +80,14 @@ def classify_batches(artifact: str, sha256: str | None, version: str, threshold:
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         from catalog_ml.features.runtime import set_threads
-        from catalog_ml.models.ensemble import ProductBatch
 
         set_threads(parallel_tasks)
         model = _model(artifact, sha256, storage_options)
         cut = model.review_threshold if threshold < 0 else threshold
         for batch in batches:
-            frame = batch.to_pandas()
-            prediction = model.predict(
-                ProductBatch.from_frame(frame, model.price_scale, model.image_dim), top_k=top_k)
-            now = dt.datetime.now(dt.UTC)
-            n = batch.num_rows
-            yield pa.RecordBatch.from_pydict({
-                "run_date": [night] * n,
-                "product_id": frame["product_id"].tolist(),
-                "content_hash": frame["content_hash"].tolist(),
-                "category": prediction.categories,
-                "confidence": prediction.confidence.astype(float).tolist(),
-                "top_k": [[{"category": c, "confidence": p} for c, p in top]
-                          for top in prediction.top_k],
-                "model_version": [version] * n,
-                "needs_review": needs_review(prediction.confidence, cut),
-                "modality_weights": [{"text": float(w[0]), "image": float(w[1]),
-                                      "price": float(w[2])}
-                                     for w in prediction.modality_weights],
-                "classified_at": pa.array([now] * n, type=pa.timestamp("us", tz="UTC")),
-            }, schema=CLASSIFICATIONS.schema)
+            yield pa.RecordBatch.from_pydict(
+                classification_columns(model, batch.to_pandas(), version, cut, top_k, night),
+                schema=CLASSIFICATIONS.schema)
 
     return run
 

@@ -14,6 +14,7 @@ import logging
 import math
 import os
 import re
+import threading
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from catalog_ml.config import Settings
 from catalog_ml.dump import ROW_COLUMN, DumpError, RawDump, read_dump
 from catalog_ml.taxonomy import normalise_category, path_problem, unknown_problem
 from catalog_ml.validation.contract import KNOWN_COLUMNS, load_contract
-from catalog_ml.validation.images import ImageLimits, check_images
+from catalog_ml.validation.images import ImageCheck, ImageLimits, check_images
 from catalog_ml.validation.reasons import reason_counts
 from catalog_ml.validation.records import typed_rows
 from catalog_ml.validation.suite import NUMBER, build_suite
@@ -94,10 +95,12 @@ def _category_checks(frame: pd.DataFrame, settings: Settings, taxonomy: Collecti
     frame["category_known"] = pd.Series(known, index=frame.index, dtype=object)
 
 
-def prepare_frame(raw: RawDump, settings: Settings, taxonomy: Collection[str] = ()
+def prepare_frame(raw: RawDump, settings: Settings, taxonomy: Collection[str] = (),
+                  image_checks: list[ImageCheck | None] | None = None,
                   ) -> tuple[pd.DataFrame, Details]:
     """The dump's columns plus the derived ones the suite checks (price_value, image_state,
-    category_path_ok, category_known)."""
+    category_path_ok, category_known). ``image_checks``: the photos already checked (the
+    API checks each product's photo where it lies), else they are checked in the dump folder."""
     frame = raw.frame.copy()
     for name in KNOWN_COLUMNS:
         if name not in frame.columns and name not in load_contract().required:
@@ -111,8 +114,9 @@ def prepare_frame(raw: RawDump, settings: Settings, taxonomy: Collection[str] = 
     frame["price_value"] = frame["price"].map(_price_value).astype("float64")
     pattern = load_contract().prop("image")["pattern"]
     images = frame["image"].where(frame["image"].astype(str).str.match(pattern), None)
-    checks = check_images(raw.folder, images.tolist(), verify=settings.check_images,
-                          limits=ImageLimits.from_settings(settings))
+    checks = image_checks if image_checks is not None else check_images(
+        raw.folder, images.tolist(), verify=settings.check_images,
+        limits=ImageLimits.from_settings(settings))
     frame["image_state"] = [c.state if c else None for c in checks]
     frame["image_uri"] = [c.uri if c else None for c in checks]
     frame["image_digest"] = [c.digest if c else None for c in checks]
@@ -124,28 +128,42 @@ def prepare_frame(raw: RawDump, settings: Settings, taxonomy: Collection[str] = 
     return frame, details
 
 
+_DEFINITIONS: dict[tuple[Any, ...], Any] = {}
+_GX_LOCK = threading.Lock()
+
+
+def _definition(settings: Settings) -> Any:
+    """The suite's validation definition, built once per process and suite settings: making a
+    GX context costs more than validating a small batch (what the API sends)."""
+    key = (settings.max_title_chars, settings.max_description_chars,
+           settings.max_category_depth)
+    if key not in _DEFINITIONS:
+        import great_expectations as gx
+
+        os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+        quiet_gx()
+        context = gx.get_context(mode="ephemeral")
+        try:
+            from great_expectations.data_context.types.base import ProgressBarsConfig
+
+            context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        except (ImportError, AttributeError):  # pragma: no cover - cosmetic only
+            pass
+        asset = context.data_sources.add_pandas("dump").add_dataframe_asset("products")
+        batch = asset.add_batch_definition_whole_dataframe("night")
+        suite = context.suites.add(build_suite(load_contract(), settings))
+        _DEFINITIONS[key] = context.validation_definitions.add(
+            gx.ValidationDefinition(name="product_dump", data=batch, suite=suite))
+    return _DEFINITIONS[key]
+
+
 def _run_gx(frame: pd.DataFrame, settings: Settings) -> Any:
-    import great_expectations as gx
-
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    quiet_gx()
-    context = gx.get_context(mode="ephemeral")
-    try:
-        from great_expectations.data_context.types.base import ProgressBarsConfig
-
-        context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    except (ImportError, AttributeError):  # pragma: no cover - cosmetic only
-        pass
-    asset = context.data_sources.add_pandas("dump").add_dataframe_asset("products")
-    batch = asset.add_batch_definition_whole_dataframe("night")
-    suite = context.suites.add(build_suite(load_contract(), settings))
-    definition = context.validation_definitions.add(
-        gx.ValidationDefinition(name="product_dump", data=batch, suite=suite))
-    return definition.run(
-        batch_parameters={"dataframe": frame},
-        result_format={"result_format": "COMPLETE",
-                       "unexpected_index_column_names": [ROW_COLUMN],
-                       "return_unexpected_index_query": False})
+    with _GX_LOCK:  # one GX context per process: its runs do not interleave
+        return _definition(settings).run(
+            batch_parameters={"dataframe": frame},
+            result_format={"result_format": "COMPLETE",
+                           "unexpected_index_column_names": [ROW_COLUMN],
+                           "return_unexpected_index_query": False})
 
 
 def quiet_gx() -> None:
@@ -166,7 +184,15 @@ def validate_dump(folder: str | Path, night: dt.date, settings: Settings,
 
     ``taxonomy``: the lake's known categories; empty before the first labelled night, when
     the dump's own labels found the taxonomy."""
-    raw = read_dump(folder, settings.storage_options)
+    return validate_raw(read_dump(folder, settings.storage_options), night, settings, taxonomy)
+
+
+def validate_raw(raw: RawDump, night: dt.date, settings: Settings,
+                 taxonomy: Collection[str] = (),
+                 image_checks: list[ImageCheck | None] | None = None,
+                 enforce_reject_share: bool = True) -> ValidationOutcome:
+    """Validate records already read (a dump's, or the products of one API request): the
+    suite, the same reasons, the same typed rows and content hashes."""
     if raw.rows_received == 0:
         raise ValidationGateError(f"{raw.source_file}: the dump holds no rows")
     original_columns = [c for c in raw.frame.columns if c != ROW_COLUMN]
@@ -175,7 +201,7 @@ def validate_dump(folder: str | Path, night: dt.date, settings: Settings,
         raise ValidationGateError(
             f"{raw.source_file}: required column(s) {missing} missing; "
             f"columns found: {original_columns}")
-    frame, details = prepare_frame(raw, settings, taxonomy)
+    frame, details = prepare_frame(raw, settings, taxonomy, image_checks)
     received = raw.frame.set_index(ROW_COLUMN, drop=False)
     reasons: dict[int, list[str]] = defaultdict(list)
     summaries: list[dict[str, Any]] = []
@@ -224,7 +250,7 @@ def validate_dump(folder: str | Path, night: dt.date, settings: Settings,
     outcome = ValidationOutcome(
         night=night, source_file=str(raw.source_file), rows_received=raw.rows_received,
         accepted=accepted, rejected=rejected, expectations=summaries, gx_result=gx_json)
-    if outcome.reject_share > settings.max_reject_share:
+    if enforce_reject_share and outcome.reject_share > settings.max_reject_share:
         raise ValidationGateError(
             f"{raw.source_file}: {len(rejected)} of {raw.rows_received} rows rejected "
             f"({outcome.reject_share:.0%}), above max_reject_share "
