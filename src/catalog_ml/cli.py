@@ -1,5 +1,5 @@
 """The ``catalog-ml`` command: nightly, report, review, train, models, promote, rollback,
-query, vacuum, maintain, demo.
+query, vacuum, maintain, serve, demo.
 
 Exit codes: 0 done; 2 a data problem (the dump, labels, a review file, a model artifact; the
 message names the file, row or field); 64 a usage or configuration error (an option, setting,
@@ -22,6 +22,7 @@ from catalog_ml.config import Settings, load_settings
 from catalog_ml.errors import (
     EXIT_BUG,
     EXIT_CONFIG,
+    ConfigError,
     translate,
 )
 
@@ -220,6 +221,28 @@ def cmd_schemas(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    import ipaddress
+
+    settings = _settings(args)
+    try:
+        loopback = ipaddress.ip_address(args.host).is_loopback
+    except ValueError:
+        loopback = args.host == "localhost"
+    if not loopback and not settings.api_token:
+        raise ConfigError(f"--host {args.host} is not loopback: set api_token "
+                          "(CATALOG_ML_API_TOKEN) so that requests need a bearer token")
+    import uvicorn
+
+    from catalog_ml.serving.app import create_app
+
+    print(f"catalog-ml API on http://{args.host}:{args.port} (lake {settings.lake}); "
+          f"docs at /docs", flush=True)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info",
+                access_log=False, timeout_graceful_shutdown=10)
+    return 0
+
+
 def cmd_stack(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -328,6 +351,13 @@ def build_parser() -> argparse.ArgumentParser:
                              "vacuum_retention_hours, 168)")
     vacuum.add_argument("--dry-run", action="store_true", help="list, delete nothing")
     vacuum.set_defaults(func=cmd_vacuum)
+
+    serve = with_lake(commands.add_parser(
+        "serve", help="the REST API: classify products online with the champion"))
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default 127.0.0.1; another needs api_token)")
+    serve.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    serve.set_defaults(func=cmd_serve)
 
     maintain = with_lake(commands.add_parser(
         "maintain", help="compact small files, checkpoint every table, then vacuum"))

@@ -42,7 +42,7 @@ class Settings:
 
     # Storage
     lake: str = field(default_factory=lambda: str(project_root() / "lake"))
-    storage_options: dict[str, str] = field(default_factory=dict)
+    storage_options: dict[str, str] = field(default_factory=dict, repr=False)  # secrets
     dump_template: str = field(
         default_factory=lambda: str(project_root() / "landing" / "{date}")
     )
@@ -103,6 +103,15 @@ class Settings:
     min_leaf_examples: int = 2  # rarer leaves are learnt as their parent category
     promotion_margin: float = 0.002  # a challenger must beat the champion by this much
     top_k: int = 3
+
+    # The online API (catalog-ml serve)
+    api_token: str = field(default="", repr=False)  # bearer; empty: loopback only
+    api_image_root: str = ""  # a folder whose relative photo paths requests may name
+    api_max_products: int = 256  # per request
+    api_max_request_bytes: int = 16_000_000  # a request body above this is refused (413)
+    api_batch_wait_ms: float = 5.0  # how long concurrent requests are gathered into a batch
+    api_cache_size: int = 50_000  # classifications kept by content hash and model
+    api_reload_s: float = 5.0  # how often the registry is asked for a newer champion
 
     @property
     def lake_is_local(self) -> bool:
@@ -256,6 +265,11 @@ _RANGES: tuple[tuple[str, float, float], ...] = (
     ("min_leaf_examples", 1, 1_000_000),
     ("promotion_margin", -1.0, 1.0),  # negative: promote even a slightly worse challenger
     ("top_k", 1, 100),
+    ("api_max_products", 1, 100_000),
+    ("api_max_request_bytes", 1_000, 2_000_000_000),
+    ("api_batch_wait_ms", 0, 10_000),
+    ("api_cache_size", 0, 100_000_000),
+    ("api_reload_s", 0.1, 86_400),
 )
 
 

@@ -21,7 +21,8 @@ ROOT = Path(__file__).parents[2]
 BIN = Path(sys.executable).parent
 ONE_SHOT = {"airflow-init", "minio-buckets"}
 TEST_SECRETS = {"POSTGRES_PASSWORD": "pg-secret", "MINIO_ROOT_PASSWORD": "minio-secret",
-                "AIRFLOW_SECRET_KEY": "k", "AIRFLOW_JWT_SECRET": "j"}
+                "AIRFLOW_SECRET_KEY": "k", "AIRFLOW_JWT_SECRET": "j",
+                "CATALOG_ML_API_TOKEN": "api-secret"}
 VARIABLE = re.compile(r"\$\{(\w+)(?::?([-?])([^}]*))?\}")
 
 
@@ -126,6 +127,10 @@ def test_published_ports_bind_loopback_and_match_what_listens(services):
             host, _published, inner = str(mapping).split(":")
             assert host == "127.0.0.1", f"{name} publishes {mapping} on every interface"
             listening = " ".join(str(c) for c in service.get("command") or [])
+            for volume in service.get("volumes", []):  # a proxy's port is in its config
+                source = str(volume).split(":")[0]
+                if source.startswith("./") and (ROOT / source).is_file():
+                    listening += (ROOT / source).read_text()
             assert inner in listening, f"{name}: nothing listens on {inner}"
 
 
@@ -180,3 +185,14 @@ def test_secrets_have_no_default_in_the_file(compose):
         for match in re.finditer(r"\$\{" + secret + r"(:?[-?])?", text):
             assert match.group(1) in (":?", "?"), f"{secret} must be required, not defaulted"
     assert (ROOT / ".env.example").is_file()
+
+
+def test_the_api_needs_its_token_and_sits_behind_the_balancer(services):
+    api = services["api"]
+    env = environment(api)
+    assert env["CATALOG_ML_API_TOKEN"] == "api-secret"
+    assert _port_of(api, "--host") == "0.0.0.0" and api["deploy"]["replicas"] >= 2
+    assert "ports" not in api  # reached through api-gateway only
+    config = (ROOT / "deploy" / "nginx.conf").read_text()
+    assert f"http://api:{_port_of(api, '--port')}" in config
+    assert services["api-gateway"]["depends_on"]["api"]["condition"] == "service_healthy"

@@ -1,0 +1,1 @@
+"""The online API on the nightly champion (``catalog-ml serve``)."""
