@@ -84,7 +84,7 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     results = run_night(settings, args.date, dump_dir=args.dump, on_step=show)
     summary = night_summary(Lake.from_settings(settings), args.date)
     print(f"[{args.date}] summary: {json.dumps(summary, default=str)}")
-    print(f"[{args.date}] report: {results['report'].report}")
+    print(f"[{args.date}] report: {getattr(results['report'], 'report', None)}")
     return 0
 
 
@@ -93,7 +93,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     result = run_step("report", _settings(args), args.date)
     print(json.dumps({k: v for k, v in result.to_xcom().items() if k != "report"}))
-    print(f"report: {result.report}")
+    print(f"report: {getattr(result, 'report', None)}")
     return 0
 
 
@@ -248,9 +248,10 @@ def cmd_stack(args: argparse.Namespace) -> int:
 
     from catalog_ml.deploy import stack
 
-    config = stack.StackConfig(**{k: v for k, v in (
+    given: dict[str, Any] = {k: v for k, v in (
         ("home", Path(args.home).resolve() if args.home else None), ("api_port", args.port),
-        ("spark_port", args.spark_port)) if v is not None})
+        ("spark_port", args.spark_port)) if v is not None}
+    config = stack.StackConfig(**given)
     settings = _settings(args)
     if args.stack_command == "up":
         print(f"starting the stack in {config.home} (Spark Connect, then Airflow) ...",

@@ -170,7 +170,7 @@ def _read_parquet(path: Path) -> tuple[list[dict[str, Any]], list[MalformedRecor
     _check_header(path, names)
     records = []
     for index, row in enumerate(table.to_pylist(), start=1):
-        record = {_clean_name(k): as_text(v) for k, v in row.items()}
+        record: dict[str, Any] = {_clean_name(k): as_text(v) for k, v in row.items()}
         record[ROW_COLUMN] = index
         records.append(record)
     return records, []
@@ -195,7 +195,8 @@ def _read_csv(path: Path) -> tuple[list[dict[str, Any]], list[MalformedRecord]]:
                 reason = f"record: expected {len(names)} fields, found {len(fields)}"
                 malformed.append(MalformedRecord(index, raw, reason))
                 continue
-            record = {n: as_text(v) for n, v in zip(names, fields, strict=True)}
+            record: dict[str, Any] = {
+                n: as_text(v) for n, v in zip(names, fields, strict=True)}
             record[ROW_COLUMN] = index
             records.append(record)
     return records, malformed
@@ -220,7 +221,7 @@ def _read_jsonl(path: Path) -> tuple[list[dict[str, Any]], list[MalformedRecord]
                 reason = f"record: expected a JSON object, found {type(value).__name__}"
                 malformed.append(MalformedRecord(index, line.rstrip("\n"), reason))
                 continue
-            record = {_clean_name(k): as_text(v) for k, v in value.items()}
+            record: dict[str, Any] = {_clean_name(k): as_text(v) for k, v in value.items()}
             record[ROW_COLUMN] = index
             records.append(record)
     return records, malformed

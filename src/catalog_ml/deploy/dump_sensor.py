@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 from airflow.sdk import BaseOperator
 from airflow.triggers.base import BaseTrigger, TriggerEvent
@@ -106,7 +106,7 @@ class WaitForDump(BaseOperator):
             _late(folder, deadline.isoformat(), why, hours)
 
 
-def _late(folder: str, deadline: str, why: str, hours: float) -> None:
+def _late(folder: str, deadline: str, why: str, hours: float) -> NoReturn:
     from airflow.sdk.exceptions import AirflowFailException
 
     raise AirflowFailException(

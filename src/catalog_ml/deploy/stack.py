@@ -111,9 +111,11 @@ def environment(config: StackConfig, settings: Settings) -> dict[str, str]:
 
 
 def _spark_command(config: StackConfig, settings: Settings) -> list[str]:
+    import pyspark
+
     from catalog_ml.compute import spark_conf
 
-    spark_home = Path(__import__("pyspark").__file__).parent
+    spark_home = Path(str(pyspark.__file__)).parent
     conf = {**spark_conf(settings.replace(spark_master="local[*]")),
             "spark.master": f"local[{config.spark_cores}]",
             "spark.connect.grpc.binding.address": "127.0.0.1",

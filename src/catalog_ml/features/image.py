@@ -64,7 +64,8 @@ def _build(name: str, weights: Path) -> tuple[torch.nn.Module, int, tuple[float,
                 self.net = net
 
             def forward(self, x: torch.Tensor) -> torch.Tensor:
-                return self.net.extract_features(x).mean(dim=(2, 3))
+                features: torch.Tensor = self.net.extract_features(x)  # type: ignore[operator]
+                return features.mean(dim=(2, 3))
 
         return Features(model), 1280, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)
     import torchvision
@@ -97,8 +98,8 @@ def read_image_bytes(uri: str, limits: ImageLimits = DEFAULT_LIMITS,
     if parsed.scheme in ("s3", "gs", "gcs", "abfs", "abfss", "az"):
         from catalog_ml.lake.files import open_filesystem
 
-        filesystem, path = open_filesystem(uri, storage_options)
-        with filesystem.open_input_file(path) as handle:
+        filesystem, location = open_filesystem(uri, storage_options)
+        with filesystem.open_input_file(location) as handle:
             _check_size(handle.size(), limits)
             return handle.read()
     raise ValueError(f"unsupported image URI scheme {parsed.scheme!r}")
@@ -130,8 +131,8 @@ class ImageEncoder:
         self.name = name
         self.size = size
         self.runtime = runtime
-        self.model = model.to(device=runtime.device, dtype=runtime.dtype,
-                              memory_format=torch.channels_last).eval()
+        self.model = model.to(device=runtime.device, dtype=runtime.dtype).to(
+            memory_format=torch.channels_last).eval()
         self.mean = torch.tensor(mean).view(1, 3, 1, 1) * 255
         self.std = torch.tensor(std).view(1, 3, 1, 1) * 255
         self.remote_failures = 0

@@ -199,13 +199,15 @@ def _stats(metadata: pq.FileMetaData) -> str:
     for index, field in enumerate(schema):
         if pa.types.is_nested(field.type):
             continue
-        nulls, lows, highs = 0, [], []
+        nulls: int | None = 0
+        lows: list[Any] = []
+        highs: list[Any] = []
         for group in range(metadata.num_row_groups):
             column = metadata.row_group(group).column(index)
             if column.statistics is None:
                 nulls = None
                 break
-            nulls += column.statistics.null_count or 0
+            nulls = (nulls or 0) + (column.statistics.null_count or 0)
             if column.statistics.has_min_max:
                 lows.append(column.statistics.min)
                 highs.append(column.statistics.max)
@@ -266,7 +268,7 @@ def write_table(
     table_uri = lake.path(name)
     staging_name = f"spark-write-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
     staging = join(table_uri, staging_name)
-    partition_values = {c: str(replace[c]) for c in spec.partition_by}
+    partition_values: dict[str, str | None] = {c: str(replace[c]) for c in spec.partition_by}
     now = int(time.time() * 1000)
     written = _write_files(df.select(*columns), lake, staging, _data_schema(spec))
     adds = [AddAction(path=f"{staging_name}/{w['file']}", size=w["size"],

@@ -59,7 +59,7 @@ def embed_udf(spec_json: str, parallel_tasks: int,
 
     options = dict(storage_options or {})
 
-    @pandas_udf(EMBEDDED)
+    @pandas_udf(EMBEDDED)  # type: ignore[call-overload]  # stubs lack struct returns
     def embed(
         batches: Iterator[tuple[pd.Series, pd.Series, pd.Series, pd.Series]],
     ) -> Iterator[pd.DataFrame]:

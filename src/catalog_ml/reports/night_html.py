@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -18,7 +19,8 @@ def _category_mix(data: NightData) -> str:
     tonight = data.classified["category"].value_counts(normalize=True)
     before = data.previous_classified["category"].value_counts(normalize=True)
     top = tonight.head(TOP_CATEGORIES).index.tolist()
-    series = {"tonight": [float(tonight.get(c, 0.0)) for c in top]}
+    series: dict[str, Sequence[float]] = {
+        "tonight": [float(tonight.get(c, 0.0)) for c in top]}
     if len(before):
         series["previous night"] = [float(before.get(c, 0.0)) for c in top]
     return charts.bar_chart(top, series, "share of products per category",

@@ -145,9 +145,9 @@ class OnlineClassifier:
                 self._remember(keys[index], answer)
         self.counters.products_classified += len(keys)
         result = []
-        for row, answer in zip(accepted.itertuples(), answers, strict=True):
-            assert answer is not None
-            result.append({**answer, "product_id": row.product_id})
+        for row, found in zip(accepted.itertuples(), answers, strict=True):
+            assert found is not None
+            result.append({**found, "product_id": row.product_id})
         return result
 
     def _cached(self, key: tuple[str, str, str]) -> dict[str, Any] | None:

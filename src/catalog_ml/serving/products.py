@@ -48,7 +48,7 @@ def _records(products: list[dict[str, Any]]) -> pd.DataFrame:
     """Every value as the text a dump would hold (None when absent), with 1-based rows."""
     rows = []
     for index, product in enumerate(products, start=1):
-        row = {str(k).strip(): as_text(v) for k, v in product.items()}
+        row: dict[str, Any] = {str(k).strip(): as_text(v) for k, v in product.items()}
         row[ROW_COLUMN] = index
         rows.append(row)
     frame = pd.DataFrame.from_records(rows)

@@ -158,8 +158,8 @@ def fit_weights(log_probs: dict[str, np.ndarray], present: dict[str, np.ndarray]
             best = (score, loss, weights)
     assert best is not None
     weights = {n: best[2].get(n, 0.0) for n in names}
-    mixed = torch.from_numpy(combine(log_probs, present, weights, 1.0)).float()
-    return weights, fit_temperature(mixed, torch.from_numpy(targets).long())
+    final = torch.from_numpy(combine(log_probs, present, weights, 1.0)).float()
+    return weights, fit_temperature(final, torch.from_numpy(targets).long())
 
 
 def _decide(log_probs: dict[str, np.ndarray], present: dict[str, np.ndarray],

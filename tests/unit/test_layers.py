@@ -1,0 +1,78 @@
+"""The package's layers hold: no import runs from a lower layer up to a higher one, and the
+packages import each other without a circle. Imports inside functions count too."""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from pathlib import Path
+
+PACKAGE = Path(__file__).parents[2] / "src" / "catalog_ml"
+# Lowest first. A unit may import its own layer and those below, never one above.
+LAYERS: list[tuple[str, ...]] = [
+    ("errors", "taxonomy"),  # the ground floor: vocabulary every layer speaks
+    ("config",),
+    ("compute", "lake"),  # the Spark session, the Delta lake and its files
+    ("landing", "dump", "query"),  # where dumps lie, reading them, SQL over the lake
+    ("features", "models"),  # encoders; the ensemble and its registry
+    ("validation",),
+    ("reports", "contracts"),
+    ("training",),
+    ("pipeline",),  # the night's steps, training and promotion as jobs
+    ("serving", "orchestration", "sample", "airflow_env"),
+    ("deploy", "demo"),
+    ("cli",),
+]
+RANK = {unit: rank for rank, units in enumerate(LAYERS) for unit in units}
+
+
+def unit_of(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "catalog_ml"
+
+
+def imports() -> dict[str, set[str]]:
+    """Unit -> the units it imports, from every ``import`` in every module."""
+    edges: dict[str, set[str]] = defaultdict(set)
+    for path in PACKAGE.rglob("*.py"):
+        module = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        source = unit_of(module.removesuffix(".__init__"))
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = ([node.module] if isinstance(node, ast.ImportFrom) and node.module
+                     and node.level == 0 else
+                     [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            for name in names:
+                if name.startswith("catalog_ml."):
+                    edges[source].add(unit_of(name))
+    return edges
+
+
+def test_every_unit_of_the_package_has_a_layer():
+    units = {p.stem if p.is_file() else p.name for p in PACKAGE.iterdir()
+             if (p.suffix == ".py" and p.stem != "__init__")
+             or (p.is_dir() and (p / "__init__.py").exists())}
+    assert units - set(RANK) == set(), "give the new module a layer in LAYERS"
+
+
+def test_no_import_runs_up_the_layers():
+    upward = sorted((source, target) for source, targets in imports().items()
+                    for target in targets
+                    if target in RANK and source in RANK and RANK[target] > RANK[source])
+    assert upward == []
+
+
+def test_packages_import_each_other_without_a_circle():
+    edges = {s: {t for t in ts if t != s} for s, ts in imports().items()}
+    seen: dict[str, int] = {}  # 1 on the current path, 2 done
+
+    def visit(node: str, path: list[str]) -> None:
+        seen[node] = 1
+        for target in sorted(edges.get(node, ())):
+            assert seen.get(target) != 1, f"import circle: {' -> '.join([*path, target])}"
+            if target not in seen:
+                visit(target, [*path, target])
+        seen[node] = 2
+
+    for start in sorted(edges):
+        if start not in seen:
+            visit(start, [start])
