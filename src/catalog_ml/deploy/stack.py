@@ -34,6 +34,7 @@ from pathlib import Path
 
 from catalog_ml.config import Settings, project_root
 from catalog_ml.errors import ConfigError, EnvironmentFault
+from catalog_ml.lake.files import is_remote
 
 AIRFLOW_SERVERS = ("api-server", "scheduler", "dag-processor", "triggerer")
 SPARK = "spark-connect"
@@ -210,7 +211,9 @@ def up(config: StackConfig, settings: Settings) -> dict[str, str]:
             raise ConfigError(f"port {port} on 127.0.0.1 is taken (needed by {name}); stop "
                               "what holds it or choose another port")
     env = environment(config, settings)
-    Path(settings.dump_template.split("{", 1)[0]).mkdir(parents=True, exist_ok=True)
+    landing = settings.dump_template.split("{", 1)[0]
+    if not is_remote(landing):  # an object store's prefixes need no creating
+        Path(landing).mkdir(parents=True, exist_ok=True)
     _start(config, SPARK, _spark_command(config, settings), env)
     if not (config.airflow_home / "airflow.db").exists():
         migrate = subprocess.run([str(Path(sys.executable).with_name("airflow")), "db",
