@@ -13,6 +13,7 @@ import argparse
 import datetime as dt
 import json
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -103,6 +104,42 @@ def cmd_review_export(args: argparse.Namespace) -> int:
     result = export_review(_settings(args), args.date, args.out)
     print(f"{result['products']} products to review written to {result['file']}; fill the "
           "'correct_category' column, then run `catalog-ml review import FILE`")
+    return 0
+
+
+def cmd_rules_add(args: argparse.Namespace) -> int:
+    from catalog_ml.lake import Lake
+    from catalog_ml.models.rules import add_rule
+    from catalog_ml.pipeline.labels import known_categories
+
+    settings = _settings(args)
+    lake = Lake.from_settings(settings)
+    rule = add_rule(lake, args.field, args.pattern, args.category, args.priority, args.author,
+                    known_categories(lake) if lake.initialised() else (),
+                    settings.max_category_depth,
+                    args.allow_new_categories or settings.allow_new_categories)
+    print(json.dumps(rule.__dict__, default=str, ensure_ascii=False))
+    return 0
+
+
+def cmd_rules_list(args: argparse.Namespace) -> int:
+    from catalog_ml.lake import Lake
+    from catalog_ml.models.rules import load_rules
+
+    rules = load_rules(Lake.from_settings(_settings(args)))
+    for rule in rules:
+        print(json.dumps(rule.__dict__, default=str, ensure_ascii=False))
+    if not rules:
+        print("no rules; add one with `catalog-ml rules add`", file=sys.stderr)
+    return 0
+
+
+def cmd_rules_remove(args: argparse.Namespace) -> int:
+    from catalog_ml.lake import Lake
+    from catalog_ml.models.rules import remove_rule
+
+    remove_rule(Lake.from_settings(_settings(args)).require(), args.rule_id)
+    print(f"removed {args.rule_id}")
     return 0
 
 
@@ -330,6 +367,27 @@ def build_parser() -> argparse.ArgumentParser:
         "report", help="rebuild a night's report tables and HTML report"))
     report.add_argument("--date", required=True, type=_date, help="the night, YYYY-MM-DD")
     report.set_defaults(func=cmd_report)
+
+    rules = commands.add_parser(
+        "rules", help="analyst rules that decide a category before the model: add, list, "
+                      "remove")
+    rule_commands = rules.add_subparsers(dest="rules_command", required=True)
+    add = with_lake(rule_commands.add_parser(
+        "add", help="a pattern over title, brand or attributes -> a category"))
+    add.add_argument("--field", default="title", choices=("title", "brand", "attributes", "any"))
+    add.add_argument("--pattern", required=True,
+                     help="a case-insensitive regular expression, e.g. 'gift ?card'")
+    add.add_argument("--category", required=True, help="the category path it decides")
+    add.add_argument("--priority", type=int, default=0, help="the highest matching rule wins")
+    add.add_argument("--author", default=os.environ.get("USER"), help="who added it")
+    add.add_argument("--allow-new-categories", action="store_true",
+                     help="accept a category outside the lake's taxonomy")
+    add.set_defaults(func=cmd_rules_add)
+    listing = with_lake(rule_commands.add_parser("list", help="the rules, the winner first"))
+    listing.set_defaults(func=cmd_rules_list)
+    drop = with_lake(rule_commands.add_parser("remove", help="delete a rule by its id"))
+    drop.add_argument("rule_id")
+    drop.set_defaults(func=cmd_rules_remove)
 
     review = commands.add_parser("review", help="the review queue: export, then import")
     review_commands = review.add_subparsers(dest="review_command", required=True)

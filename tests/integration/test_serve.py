@@ -250,3 +250,43 @@ def test_the_openapi_spec_fuzzed_gives_no_server_error(world):
         capture_output=True, text=True, timeout=600)
     assert fuzz.returncode == 0, fuzz.stdout[-4000:] + fuzz.stderr[-2000:]
     assert "Traceback" not in world["log"].read_text()
+
+
+def test_an_analyst_rule_decides_online_and_at_night_alike(world):
+    import re
+
+    from catalog_ml.pipeline.nightly import run_step
+
+    client, lake, env = world["client"], world["lake"], world["env"]
+    product = dump_products(world["night"])[0]
+    night = nightly_rows(lake)
+    other = next(c for c in sorted({r["category"] for r in night.values()})
+                 if c != night[product["product_id"]]["category"])
+    added = subprocess.run(
+        [str(BIN / "catalog-ml"), "rules", "add", "--pattern", f"^{re.escape(product['title'])}$",
+         "--category", other, "--priority", "3", "--author", "test"],
+        env=env, capture_output=True, text=True, timeout=120)
+    assert added.returncode == 0, added.stderr
+    rule_id = json.loads(added.stdout)["rule_id"]
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # the server picks the rule up within api_reload_s
+            answer = client.classify([product])[1]["results"][0]
+            if answer["decided_by"] == rule_id or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert (answer["decided_by"], answer["category"], answer["confidence"]) == (
+            rule_id, other, 1.0)
+        assert answer["needs_review"] is False
+        settings = load_settings(lake=lake.root, spark_master="local[2]")
+        run_step("classify", settings, NIGHT)
+        rows = nightly_rows(lake)
+        decided = run_query(lake, f"SELECT product_id, decided_by FROM classifications "
+                                  f"WHERE run_date = DATE '{NIGHT}'").to_pylist()
+        by_rule = {r["product_id"] for r in decided if r["decided_by"] == rule_id}
+        assert by_rule == {product["product_id"]}
+        assert rows[product["product_id"]]["category"] == other
+        assert {r["decided_by"] for r in decided} == {rule_id, "model"}
+    finally:
+        subprocess.run([str(BIN / "catalog-ml"), "rules", "remove", rule_id], env=env,
+                       capture_output=True, timeout=120)

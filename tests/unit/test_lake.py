@@ -188,3 +188,28 @@ def test_a_lost_commit_race_is_a_retryable_conflict_not_a_bug(tmp_path):
     assert isinstance(error, ConflictError) and error.exit_code == 75
     assert "rerun" in str(error)
     assert sorted(DeltaTable(str(tmp_path / "t")).to_pyarrow_table()["x"].to_pylist()) == [2, 3]
+
+
+def test_a_table_written_by_an_older_version_gains_the_new_columns(tmp_path):
+    """A lake made before ``classifications.decided_by`` existed keeps its rows and takes
+    rows with the column (one schema commit when a writer opens the lake)."""
+    from deltalake import write_deltalake
+
+    from catalog_ml.lake.tables import CLASSIFICATIONS
+
+    old = pa.schema([f for f in CLASSIFICATIONS.schema if f.name != "decided_by"])
+    row = {"run_date": dt.date(2026, 11, 1), "product_id": "p", "content_hash": "h",
+           "category": "A > B", "confidence": 0.9, "top_k": [], "model_version": "v",
+           "needs_review": False, "modality_weights": {"text": 1.0, "image": 0.0, "price": 0.0},
+           "classified_at": dt.datetime(2026, 11, 1, tzinfo=dt.UTC)}
+    write_deltalake(str(tmp_path / "classifications"), pa.Table.from_pylist([row], schema=old),
+                    partition_by=["run_date"])
+    lake = Lake(str(tmp_path))
+    with lake.writer("upgrade"):
+        pass
+    assert "decided_by" in DeltaTable(lake.path("classifications")).schema().to_arrow().names
+    assert lake.read("classifications").to_pylist()[0]["decided_by"] is None
+    lake.append("classifications", pa.Table.from_pylist(
+        [{**row, "product_id": "q", "decided_by": "rule-1"}], schema=CLASSIFICATIONS.schema))
+    assert sorted(map(str, lake.read("classifications").column("decided_by").to_pylist())) == [
+        "None", "rule-1"]

@@ -147,9 +147,14 @@ def _file_reader(target: pa.Schema, storage_options: Mapping[str, str]) -> Any:
                 filesystem, path = open_filesystem(uri, options)
                 with filesystem.open_input_file(path) as handle:
                     parquet = pq.ParquetFile(handle)
-                    for chunk in parquet.iter_batches(batch_size=4096, columns=names):
-                        table = pa.Table.from_batches([chunk]).select(names).cast(target)
-                        yield from table.to_batches()
+                    held = [n for n in names if n in parquet.schema_arrow.names]
+                    for chunk in parquet.iter_batches(batch_size=4096, columns=held):
+                        table = pa.Table.from_batches([chunk])
+                        for name in names:  # a column added after this file was written
+                            if name not in held:
+                                table = table.append_column(
+                                    name, pa.nulls(table.num_rows, target.field(name).type))
+                        yield from table.select(names).cast(target).to_batches()
 
     return read
 

@@ -122,10 +122,12 @@ class Lake:
             yield self
 
     def ensure_tables(self) -> list[str]:
-        """Create every missing table, empty, with its schema and partitioning."""
+        """Create every missing table, empty, with its schema and partitioning; add to an
+        older table the (nullable) columns a newer catalog-ml declares, in one commit each."""
         created = []
         for name, spec in ALL_TABLES.items():
             if DeltaTable.is_deltatable(self.path(name), self.storage_options or None):
+                self._add_new_columns(name)
                 continue
             DeltaTable.create(self.path(name), spec.schema, mode="ignore",
                               partition_by=list(spec.partition_by) or None,
@@ -135,6 +137,20 @@ class Lake:
         if created:
             log.info("lake %s: created tables %s", self.root, ", ".join(created))
         return created
+
+    def _add_new_columns(self, name: str) -> None:
+        from deltalake.schema import Schema
+
+        spec = spec_for(name)
+        table = self.table(name)
+        present = set(table.schema().to_arrow().names)
+        missing = [f for f in spec.schema if f.name not in present]
+        if not missing:
+            return
+        added = Schema.from_arrow(pa.schema(missing)).fields
+        table.alter.add_columns(list(added))
+        log.info("lake %s: table %s gained column(s) %s", self.root, name,
+                 ", ".join(f.name for f in missing))
 
     # ---------------------------------------------------------------- locations and reads
     def path(self, name: str) -> str:

@@ -135,6 +135,7 @@ CLASSIFICATIONS = TableSpec(
                            ("price", pa.float64())]),
             ),
             pa.field("classified_at", TIMESTAMP),
+            pa.field("decided_by", pa.string()),  # "model", or the analyst rule's id
         ]
     ),
     keys=("run_date", "product_id"),
@@ -320,11 +321,30 @@ CATEGORY_CHANGES = TableSpec(
 REPORT_TABLES = ("report_inventory", "report_pricing", "price_anomalies", "report_quality",
                  "category_changes")
 
+RULES = TableSpec(
+    name="rules",
+    schema=pa.schema(
+        [
+            pa.field("rule_id", pa.string(), nullable=False),
+            pa.field("field", pa.string(), nullable=False),  # title | brand | attributes | any
+            pa.field("pattern", pa.string(), nullable=False),  # a case-insensitive regex
+            pa.field("category", pa.string(), nullable=False),
+            pa.field("priority", pa.int64(), nullable=False),  # the highest matching rule wins
+            pa.field("author", pa.string()),
+            pa.field("created_at", TIMESTAMP),
+        ]
+    ),
+    keys=("rule_id",),
+    partition_by=(),
+    description="Analyst rules: a pattern over title, brand or attributes that decides the "
+                "category before the model does.",
+)
+
 ALL_TABLES: dict[str, TableSpec] = {
     spec.name: spec
     for spec in (PRODUCT_SNAPSHOTS, PRODUCTS, QUARANTINE, EMBEDDINGS, LABELS, CLASSIFICATIONS,
                  MODELS, MODEL_COMPARISONS, REPORT_INVENTORY, REPORT_PRICING, PRICE_ANOMALIES,
-                 REPORT_QUALITY, CATEGORY_CHANGES)
+                 REPORT_QUALITY, CATEGORY_CHANGES, RULES)
 }
 
 

@@ -21,6 +21,7 @@ from catalog_ml.lake import Lake
 from catalog_ml.lake.spark_bridge import read_table, spark_schema, write_table
 from catalog_ml.lake.tables import CLASSIFICATIONS
 from catalog_ml.models.registry import champion
+from catalog_ml.models.rules import Rule, RuleBook, load_rules
 from catalog_ml.pipeline.results import Classified
 
 log = logging.getLogger(__name__)
@@ -47,20 +48,22 @@ def needs_review(confidence: np.ndarray, threshold: float) -> list[bool]:
 
 
 def classification_columns(model: Any, frame: Any, version: str, cut: float, top_k: int,
-                           night: dt.date) -> dict[str, list[Any]]:
+                           night: dt.date, rules: RuleBook | None = None
+                           ) -> dict[str, list[Any]]:
     """The ``classifications`` columns for rows with vectors, price and text: the one place
-    where a prediction becomes a row, for the night and for the online API alike."""
+    where a prediction becomes a row, for the night and for the online API alike. An analyst
+    rule that matches decides the category (``decided_by`` = its id, confidence 1)."""
     from catalog_ml.models.ensemble import ProductBatch
 
     prediction = model.predict(
         ProductBatch.from_frame(frame, model.price_scale, model.image_dim), top_k=top_k)
     now = dt.datetime.now(dt.UTC)
     n = len(frame)
-    return {
+    columns: dict[str, list[Any]] = {
         "run_date": [night] * n,
         "product_id": frame["product_id"].tolist(),
         "content_hash": frame["content_hash"].tolist(),
-        "category": prediction.categories,
+        "category": list(prediction.categories),
         "confidence": prediction.confidence.astype(float).tolist(),
         "top_k": [[{"category": c, "confidence": p} for c, p in top]
                   for top in prediction.top_k],
@@ -68,13 +71,26 @@ def classification_columns(model: Any, frame: Any, version: str, cut: float, top
         "needs_review": needs_review(prediction.confidence, cut),
         "modality_weights": [{"text": float(w[0]), "image": float(w[1]), "price": float(w[2])}
                              for w in prediction.modality_weights],
-        "classified_at": pa.array([now] * n, type=pa.timestamp("us", tz="UTC")),
+        "classified_at": pa.array([now] * n, type=pa.timestamp("us", tz="UTC")).to_pylist(),
+        "decided_by": ["model"] * n,
     }
+    if rules:
+        texts = [frame[c].tolist() if c in frame else [None] * n
+                 for c in ("title", "brand", "attributes")]
+        for i, (title, brand, attributes) in enumerate(zip(*texts, strict=True)):
+            rule = rules.decide(title, brand, attributes)
+            if rule is not None:
+                columns["category"][i] = rule.category
+                columns["confidence"][i] = 1.0
+                columns["needs_review"][i] = False
+                columns["decided_by"][i] = rule.rule_id
+    return columns
 
 
 def classify_batches(artifact: str, sha256: str | None, version: str, threshold: float,
                      top_k: int, night: dt.date, parallel_tasks: int,
                      storage_options: dict[str, str] | None = None,
+                     rules: list[Rule] | None = None,
                      ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
     """``threshold`` < 0: the model's own review threshold (chosen for a target precision)."""
 
@@ -84,9 +100,11 @@ def classify_batches(artifact: str, sha256: str | None, version: str, threshold:
         set_threads(parallel_tasks)
         model = _model(artifact, sha256, storage_options)
         cut = model.review_threshold if threshold < 0 else threshold
+        book = RuleBook(rules or [])
         for batch in batches:
             yield pa.RecordBatch.from_pydict(
-                classification_columns(model, batch.to_pandas(), version, cut, top_k, night),
+                classification_columns(model, batch.to_pandas(), version, cut, top_k, night,
+                                       book),
                 schema=CLASSIFICATIONS.schema)
 
     return run
@@ -122,7 +140,7 @@ def classify_night(settings: Settings, night: dt.date) -> Classified:
         joined.mapInArrow(
             classify_batches(model.location(lake), model.artifact_sha256, model.version,
                              settings.review_threshold, settings.top_k, night, tasks,
-                             lake.storage_options or None),
+                             lake.storage_options or None, load_rules(lake)),
             spark_schema(CLASSIFICATIONS.schema)),
         lake, "classifications", replace={"run_date": night})
     joined.unpersist()

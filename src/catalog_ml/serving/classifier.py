@@ -47,6 +47,8 @@ class Served:
     version: str
     model: Any
     threshold: float
+    rules: Any = None  # the RuleBook in force
+    rules_key: str = ""  # which rules: part of every cached answer's key
     loaded_at: float = field(default_factory=time.time)
 
 
@@ -85,6 +87,7 @@ class OnlineClassifier:
     def refresh(self, force: bool = False) -> Served:
         """The champion to serve: the registry is asked at most every ``api_reload_s``."""
         from catalog_ml.models.registry import champion
+        from catalog_ml.models.rules import RuleBook, load_rules
         from catalog_ml.pipeline.labels import known_categories
 
         now = time.monotonic()
@@ -97,7 +100,11 @@ class OnlineClassifier:
             current = champion(self.lake)
             if current is None:
                 raise NotReadyError("no champion model registered yet; run `catalog-ml train`")
+            rules = load_rules(self.lake)
+            rules_key = ",".join(r.rule_id for r in rules)
             if self._served and self._served.version == current.version:
+                if rules_key != self._served.rules_key:
+                    self._served.rules, self._served.rules_key = RuleBook(rules), rules_key
                 return self._served
             if current.encoder_version != self.spec.version:
                 raise NotReadyError(
@@ -107,7 +114,7 @@ class OnlineClassifier:
             cut = model.review_threshold if self.settings.review_threshold < 0 else (
                 self.settings.review_threshold)
             previous = self.model_version
-            self._served = Served(current.version, model, cut)
+            self._served = Served(current.version, model, cut, RuleBook(rules), rules_key)
             self._taxonomy = frozenset(known_categories(self.lake))
             self.counters.reloads += previous is not None
             log.info("serving model %s (was %s)", current.version, previous)
@@ -119,7 +126,8 @@ class OnlineClassifier:
         from catalog_ml.pipeline.classify import classification_columns
 
         served = self.refresh()
-        keys = [(h, self.spec.version, served.version) for h in accepted["content_hash"]]
+        keys = [(h, self.spec.version, f"{served.version}|{served.rules_key}")
+                for h in accepted["content_hash"]]
         answers: list[dict[str, Any] | None] = [self._cached(k) for k in keys]
         todo = [i for i, a in enumerate(answers) if a is None]
         self.counters.cache_hits += len(keys) - len(todo)
@@ -128,7 +136,7 @@ class OnlineClassifier:
             frame = self._with_vectors(accepted.iloc[todo].reset_index(drop=True))
             columns = classification_columns(served.model, frame, served.version,
                                              served.threshold, self.settings.top_k,
-                                             dt.datetime.now(dt.UTC).date())
+                                             dt.datetime.now(dt.UTC).date(), served.rules)
             for position, index in enumerate(todo):
                 answer = {
                     "product_id": columns["product_id"][position],
@@ -137,7 +145,7 @@ class OnlineClassifier:
                     "top_k": columns["top_k"][position],
                     "needs_review": columns["needs_review"][position],
                     "modality_weights": columns["modality_weights"][position],
-                    "decided_by": "model",
+                    "decided_by": columns["decided_by"][position],
                     "model_version": served.version,
                     "content_hash": columns["content_hash"][position],
                 }
@@ -221,7 +229,7 @@ class OnlineClassifier:
         if not rows:
             return None
         latest = max(rows, key=lambda r: (r["run_date"], r["classified_at"]))
-        return {**latest, "decided_by": "model"}
+        return {**latest, "decided_by": latest.get("decided_by") or "model"}
 
     def models(self) -> list[dict[str, Any]]:
         from catalog_ml.models.registry import summary_rows
