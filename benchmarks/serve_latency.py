@@ -83,7 +83,7 @@ def main() -> None:
     night = write_fashion_dump(base / "night", rows.iloc[-96:], labelled=True)
     done = subprocess.run([CLI, "nightly", "--dump", str(night), "--date", "2026-11-02"],
                           env=env, check=True, capture_output=True, text=True).stdout
-    steps = {m.group(1): json.loads(m.group(2))["seconds"]
+    steps = {m.group(1): json.loads(m.group(2)).get("seconds", 0.0)
              for m in re.finditer(r"^\[[\d-]+\] (\w+): (\{.*\})$", done, re.M)}
     nightly_ms = (steps["embed"] + steps["classify"]) / 96 * 1e3
 

@@ -124,11 +124,3 @@ def embed_night(settings: Settings, night: dt.date) -> Embedded:
     lake = Lake.from_settings(settings)
     products = read_table(spark, lake, "product_snapshots", where={"dump_date": night})
     return embed_products(products, settings, night)
-
-
-def attach_vectors(lake: Lake, frame: pd.DataFrame, encoder_version: str) -> pd.DataFrame:
-    """``frame`` (product_id, content_hash, ...) with its stored vectors for the encoders."""
-    vectors = lake.read("embeddings", where={"encoder_version": encoder_version},
-                        columns=["product_id", "content_hash", "text_vector", "image_vector"])
-    vectors = vectors.to_pandas().drop_duplicates(["product_id", "content_hash"])
-    return frame.merge(vectors, on=["product_id", "content_hash"], how="inner")

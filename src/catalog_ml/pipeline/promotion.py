@@ -21,7 +21,7 @@ from catalog_ml.lake import Lake
 from catalog_ml.lake.tables import MODEL_COMPARISONS
 from catalog_ml.models.ensemble import EnsembleModel, ProductBatch
 from catalog_ml.models.registry import ModelRecord
-from catalog_ml.pipeline.embed import attach_vectors
+from catalog_ml.pipeline.vectors import attach_vectors
 from catalog_ml.training.evaluation import depth, level_metrics
 
 log = logging.getLogger(__name__)

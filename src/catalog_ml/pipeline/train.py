@@ -26,8 +26,9 @@ from catalog_ml.lake.tables import label_snapshot, label_snapshot_version
 from catalog_ml.models.ensemble import ProductBatch
 from catalog_ml.models.inputs import PriceScale
 from catalog_ml.models.registry import champion, promote, record, register
-from catalog_ml.pipeline.embed import attach_vectors, embed_products
+from catalog_ml.pipeline.embed import embed_products
 from catalog_ml.pipeline.promotion import compare_with_champion, latest_comparison
+from catalog_ml.pipeline.vectors import attach_vectors
 from catalog_ml.training.ensemble_trainer import EnsembleOptions, LabelledProducts, train_ensemble
 from catalog_ml.training.report import evaluation_html
 from catalog_ml.training.trainer import TrainOptions

@@ -210,13 +210,9 @@ class OnlineClassifier:
         return out
 
     def _stored_vectors(self, rows: pd.DataFrame) -> dict[tuple[str, str], tuple[Any, Any]]:
-        if not self.lake.exists("embeddings"):
-            return {}
-        dataset = self.lake.dataset(self.lake.table("embeddings"))
-        wanted = (pc.field("encoder_version") == self.spec.version) & pc.field(
-            "content_hash").isin(list(rows["content_hash"]))
-        found = dataset.to_table(columns=["product_id", "content_hash", "text_vector",
-                                          "image_vector"], filter=wanted).to_pylist()
+        from catalog_ml.pipeline.vectors import stored_vectors
+
+        found = stored_vectors(self.lake, rows["content_hash"], self.spec.version).to_pylist()
         return {(r["product_id"], r["content_hash"]): (r["text_vector"], r["image_vector"])
                 for r in found}
 
