@@ -91,6 +91,7 @@ class WaitForDump(BaseOperator):
                        method_name="resume",
                        kwargs={"folder": folder, "deadline": deadline.isoformat(),
                                "hours": settings.dump_deadline_hours})
+            raise AssertionError("defer() raises TaskDeferred and never returns")
 
     def resume(self, context: Mapping[str, Any], event: dict[str, Any], folder: str,
                deadline: str, hours: float) -> dict[str, str]:

@@ -64,7 +64,7 @@ def _build(name: str, weights: Path) -> tuple[torch.nn.Module, int, tuple[float,
                 self.net = net
 
             def forward(self, x: torch.Tensor) -> torch.Tensor:
-                features: torch.Tensor = self.net.extract_features(x)  # type: ignore[operator]
+                features: torch.Tensor = self.net.extract_features(x)
                 return features.mean(dim=(2, 3))
 
         return Features(model), 1280, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)
