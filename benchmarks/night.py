@@ -117,7 +117,10 @@ def bare_models(env: dict[str, str], dump: Path) -> dict[str, float]:
 
 
 def changed_copy(source: Path, target: Path, share: float) -> int:
-    """The dump with ``share`` of its titles changed (new content); photos linked, not copied."""
+    """The dump with ``share`` of its titles changed (new content); photos hard-linked (a
+    symbolic link out of the dump folder is refused, as it should be)."""
+    import shutil
+
     import pandas as pd
 
     frame = pd.read_parquet(source / "products.parquet")
@@ -125,7 +128,7 @@ def changed_copy(source: Path, target: Path, share: float) -> int:
     frame.loc[:changed - 1, "title"] = frame.loc[:changed - 1, "title"] + " (new season)"
     target.mkdir(parents=True, exist_ok=True)
     if not (target / "images").exists():
-        (target / "images").symlink_to((source / "images").resolve())
+        shutil.copytree(source / "images", target / "images", copy_function=os.link)
     frame.to_parquet(target / "products.parquet", index=False)
     (target / "_SUCCESS").touch()
     return changed
