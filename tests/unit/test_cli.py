@@ -140,3 +140,26 @@ def test_a_spark_jvm_that_does_not_start_is_an_environment_fault():
 
     gateway = PySparkRuntimeError(errorClass="JAVA_GATEWAY_EXITED", messageParameters={})
     assert isinstance(translate(gateway), EnvironmentFault)
+
+
+def test_a_command_that_read_the_lake_exits_with_its_own_code_every_time(tmp_path):
+    """Reading a table through delta-rs' own file handler aborted the interpreter at exit
+    (134, "terminate called without an active exception") in most runs; the lake now reads
+    through pyarrow's filesystem. Five runs, each must end with the 64 of its refusal."""
+    import datetime as dt
+
+    import pyarrow as pa
+
+    from catalog_ml.lake import Lake
+    from catalog_ml.lake.tables import LABELS
+
+    lake = Lake(str(tmp_path / "lake"))
+    with lake.writer("setup"):
+        lake.append("labels", pa.Table.from_pylist(
+            [{"product_id": "p1", "category": "Bags > Totes", "source": "dump",
+              "dump_date": dt.date(2026, 11, 1)}], schema=LABELS.schema))
+    for _ in range(5):
+        result = run("rules", "add", "--pattern", "tote", "--category", "Bags > Tote",
+                     "--lake", lake.root)
+        assert result.returncode == EXIT_CONFIG, (result.returncode, result.stderr[-500:])
+        assert "nearest: 'Bags > Totes'" in one_line(result)
