@@ -225,16 +225,12 @@ def cmd_vacuum(args: argparse.Namespace) -> int:
 
 def cmd_maintain(args: argparse.Namespace) -> int:
     from catalog_ml.lake import Lake
-    from catalog_ml.lake.maintenance import maintain
+    from catalog_ml.lake.maintenance import maintain, summary
 
     settings = _settings(args, vacuum_retention_hours=args.retention_hours)
     result = maintain(Lake.from_settings(settings).require(),
                       settings.vacuum_retention_hours, dry_run=args.dry_run)
-    compacted = {k: v for k, v in result["compact"].items() if v["removed"]}
-    vacuumed = sum(t["files"] for t in result["vacuum"]["tables"].values())
-    print(json.dumps({"compacted": compacted, "checkpointed": result["checkpoint"],
-                      "vacuumed_files": vacuumed, "dry_run": args.dry_run,
-                      "kept_label_versions": result["vacuum"]["kept_label_versions"]}))
+    print(json.dumps({**summary(result), "dry_run": args.dry_run}))
     return 0
 
 

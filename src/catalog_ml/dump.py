@@ -127,11 +127,12 @@ def read_dump(folder: DumpFolder | str | Path,
         raise
     except Exception as exc:  # any parser failure is a whole-dump failure with its cause
         raise DumpError(f"cannot read {source}: {type(exc).__name__}: {exc}") from exc
-    frame = _to_frame(records)
+    frame = records_frame(records)
     return RawDump(folder=folder, source_file=source, frame=frame, malformed=malformed)
 
 
-def _to_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
+def records_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """Text records (with ``_row``) as the frame validation reads: None for absent values."""
     frame = pd.DataFrame.from_records(records) if records else pd.DataFrame({ROW_COLUMN: []})
     frame[ROW_COLUMN] = frame[ROW_COLUMN].astype("int64")
     for column in frame.columns:

@@ -128,15 +128,11 @@ def maintenance_task() -> dict[str, Any]:
     """Weekly housekeeping of the lake (compact, checkpoint, vacuum) with the settings'
     ``vacuum_retention_hours``; label snapshots that models were trained on are kept."""
     from catalog_ml.lake import Lake
-    from catalog_ml.lake.maintenance import maintain
+    from catalog_ml.lake.maintenance import maintain, summary
 
     with failing_fast("maintenance stopped"):
         settings = load_settings()
         lake = Lake.from_settings(settings)
         if not lake.initialised():
             return {"skipped": f"no lake at {lake.root} yet"}
-        result = maintain(lake, settings.vacuum_retention_hours)
-        return {"compacted": {k: v for k, v in result["compact"].items() if v["removed"]},
-                "checkpointed": result["checkpoint"],
-                "vacuumed_files": sum(t["files"] for t in result["vacuum"]["tables"].values()),
-                "kept_label_versions": result["vacuum"]["kept_label_versions"]}
+        return summary(maintain(lake, settings.vacuum_retention_hours))

@@ -107,6 +107,14 @@ def maintain(lake: Lake, retention_hours: float, dry_run: bool = False) -> dict[
                 "checkpoint": checkpoint(lake, dry_run)}
 
 
+def summary(result: dict[str, Any]) -> dict[str, Any]:
+    """What ``maintain`` did, in the few figures a person (or the DAG's XCom) reads."""
+    return {"compacted": {k: v for k, v in result["compact"].items() if v["removed"]},
+            "checkpointed": result["checkpoint"],
+            "vacuumed_files": sum(t["files"] for t in result["vacuum"]["tables"].values()),
+            "kept_label_versions": result["vacuum"]["kept_label_versions"]}
+
+
 def _spark_debris(lake: Lake, name: str, dry_run: bool) -> list[str]:
     """Folders that killed Spark writes left in a table: never committed, safe under the lock."""
     filesystem, root = lake.filesystem()

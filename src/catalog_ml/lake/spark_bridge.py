@@ -32,6 +32,7 @@ from deltalake import DeltaTable
 from deltalake.schema import Schema as DeltaSchema
 from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 
+from catalog_ml.compute import parallelism
 from catalog_ml.lake.files import join, open_filesystem
 from catalog_ml.lake.store import Lake
 from catalog_ml.lake.tables import TableSpec, spec_for
@@ -125,15 +126,9 @@ def _read_files(spark: SparkSession, lake: Lake, files: list[str], data_schema: 
 
     target = to_arrow_schema(data_schema, timezone="UTC")
     listing = spark.createDataFrame([(f,) for f in files], "file string")
-    tasks = max(1, min(len(files), _parallelism(spark)))
+    tasks = max(1, min(len(files), parallelism(spark)))
     return listing.repartition(tasks).mapInArrow(
         _file_reader(target, lake.storage_options), data_schema)
-
-
-def _parallelism(spark: Any) -> int:
-    from catalog_ml.compute import parallelism
-
-    return parallelism(spark)
 
 
 def _file_reader(target: pa.Schema, storage_options: Mapping[str, str]) -> Any:

@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 
 from catalog_ml.config import Settings
-from catalog_ml.dump import ROW_COLUMN, RawDump, as_text
+from catalog_ml.dump import ROW_COLUMN, RawDump, as_text, records_frame
 from catalog_ml.landing import DumpFolder
 from catalog_ml.validation.images import REMOTE, ImageCheck, ImageLimits, check_image
 from catalog_ml.validation.validate import ValidationOutcome, validate_raw
@@ -51,11 +51,7 @@ def _records(products: list[dict[str, Any]]) -> pd.DataFrame:
         row: dict[str, Any] = {str(k).strip(): as_text(v) for k, v in product.items()}
         row[ROW_COLUMN] = index
         rows.append(row)
-    frame = pd.DataFrame.from_records(rows)
-    for column in frame.columns:
-        if column != ROW_COLUMN:
-            frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
-    return frame
+    return records_frame(rows)
 
 
 def _inline(reference: str, scratch: Path, limits: ImageLimits) -> tuple[str, ImageCheck | None]:
