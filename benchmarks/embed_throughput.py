@@ -24,11 +24,11 @@ def main() -> None:
     import torch
 
     from catalog_ml.config import load_settings
+    from catalog_ml.demo.sample import generate_dump
     from catalog_ml.features.encoders import Encoders, EncoderSpec
     from catalog_ml.features.text import product_text
     from catalog_ml.lake import Lake
     from catalog_ml.pipeline.nightly import run_step
-    from catalog_ml.sample import generate_dump
 
     work = Path(tempfile.mkdtemp(prefix="catalog-ml-bench-"))
     night = dt.date(2026, 1, 1)

@@ -17,24 +17,19 @@ import datetime as dt
 
 from airflow.sdk import dag, task
 
-DEFAULT_ARGS = {"owner": "catalog-ml", "retries": 2, "retry_delay": dt.timedelta(minutes=10)}
+from catalog_ml.airflow.constants import dag_arguments
 
 
 @dag(
     dag_id="catalog_maintenance",
     schedule="0 12 * * 0",  # Sunday noon: far from the nightly run and the dump's arrival
-    start_date=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
-    catchup=False,
-    is_paused_upon_creation=False,
-    max_active_runs=1,
-    default_args=DEFAULT_ARGS,
-    tags=["catalog-ml", "maintenance"],
     doc_md=__doc__,
+    **dag_arguments(tags=["maintenance"], retries=2, retry_delay=dt.timedelta(minutes=10)),
 )
 def catalog_maintenance() -> None:
     @task(execution_timeout=dt.timedelta(hours=4))
     def maintain() -> dict:
-        from catalog_ml.orchestration import maintenance_task
+        from catalog_ml.airflow.tasks import maintenance_task
 
         return maintenance_task()
 

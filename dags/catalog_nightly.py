@@ -34,34 +34,21 @@ import datetime as dt
 
 from airflow.sdk import Param, dag, task
 
-from catalog_ml.deploy.dump_sensor import WaitForDump
-
-# The order of a night; catalog_ml.pipeline.nightly.STEPS holds the same names (it is not
-# imported here because it pulls in Spark and delta-rs, and DAG files must parse fast).
-STEPS = ("validate", "ingest", "embed", "classify", "report")
-DEFAULT_ARGS = {
-    "owner": "catalog-ml",
-    "retries": 2,
-    "retry_delay": dt.timedelta(minutes=5),
-}
+from catalog_ml.airflow.constants import NIGHT_STEPS, dag_arguments
+from catalog_ml.airflow.dump_sensor import WaitForDump
 
 
 @dag(
     dag_id="catalog_nightly",
     schedule="@daily",
-    start_date=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
-    catchup=False,
-    is_paused_upon_creation=False,
-    max_active_runs=1,
-    default_args=DEFAULT_ARGS,
-    tags=["catalog-ml", "nightly"],
     doc_md=__doc__,
     params={"dump_dir": Param(None, type=["null", "string"],
                               description="Dump folder to process instead of the template's")},
+    **dag_arguments(tags=["nightly"], retries=2, retry_delay=dt.timedelta(minutes=5)),
 )
 def catalog_nightly() -> None:
     previous = WaitForDump(task_id="wait_for_dump", retries=0)
-    for step in STEPS:
+    for step in NIGHT_STEPS:
         current = _step_task(step)()
         if previous is not None:
             previous >> current
@@ -71,7 +58,7 @@ def catalog_nightly() -> None:
 def _step_task(step: str):
     @task(task_id=step)
     def run(**context: object) -> dict:
-        from catalog_ml.orchestration import nightly_task
+        from catalog_ml.airflow.tasks import nightly_task
 
         return nightly_task(step, context)
 

@@ -15,25 +15,19 @@ import datetime as dt
 
 from airflow.sdk import Asset, dag, task
 
-CHAMPION_ASSET = Asset("catalog-ml://models/champion")
-DEFAULT_ARGS = {"owner": "catalog-ml", "retries": 2, "retry_delay": dt.timedelta(minutes=5)}
+from catalog_ml.airflow.constants import CHAMPION_ASSET_URI, dag_arguments
 
 
 @dag(
     dag_id="catalog_reclassify",
-    schedule=[CHAMPION_ASSET],
-    start_date=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
-    catchup=False,
-    is_paused_upon_creation=False,
-    max_active_runs=1,
-    default_args=DEFAULT_ARGS,
-    tags=["catalog-ml", "training"],
+    schedule=[Asset(CHAMPION_ASSET_URI)],
     doc_md=__doc__,
+    **dag_arguments(tags=["training"], retries=2, retry_delay=dt.timedelta(minutes=5)),
 )
 def catalog_reclassify() -> None:
     @task
     def reclassify() -> dict:
-        from catalog_ml.orchestration import reclassify_task
+        from catalog_ml.airflow.tasks import reclassify_task
 
         return reclassify_task()
 

@@ -26,20 +26,14 @@ import datetime as dt
 
 from airflow.sdk import Asset, Param, dag, task
 
-CHAMPION_ASSET = Asset("catalog-ml://models/champion")
-DEFAULT_ARGS = {"owner": "catalog-ml", "retries": 1, "retry_delay": dt.timedelta(minutes=10)}
+from catalog_ml.airflow.constants import CHAMPION_ASSET_URI, dag_arguments
 
 
 @dag(
     dag_id="catalog_retrain",
     schedule="@weekly",
-    start_date=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
-    catchup=False,
-    is_paused_upon_creation=False,
-    max_active_runs=1,
-    default_args=DEFAULT_ARGS,
-    tags=["catalog-ml", "training"],
     doc_md=__doc__,
+    **dag_arguments(tags=["training"], retries=1, retry_delay=dt.timedelta(minutes=10)),
     params={
         "labels_version": Param(None, type=["null", "integer"], minimum=0,
                                 description="Version of the labels table to train on "
@@ -53,13 +47,13 @@ DEFAULT_ARGS = {"owner": "catalog-ml", "retries": 1, "retry_delay": dt.timedelta
 def catalog_retrain() -> None:
     @task
     def train(**context: object) -> dict:
-        from catalog_ml.orchestration import retrain_task
+        from catalog_ml.airflow.tasks import retrain_task
 
         return retrain_task(context)
 
-    @task(outlets=[CHAMPION_ASSET])
+    @task(outlets=[Asset(CHAMPION_ASSET_URI)])
     def promote(trained: dict, **context: object) -> dict:
-        from catalog_ml.orchestration import promote_task
+        from catalog_ml.airflow.tasks import promote_task
 
         return promote_task(trained, context)
 

@@ -73,9 +73,9 @@ def _print_table(table: Any, fmt: str) -> None:
 def cmd_nightly(args: argparse.Namespace) -> int:
     settings = _settings(args, allow_new_categories=args.allow_new_categories or None)
     from catalog_ml.lake import Lake
+    from catalog_ml.lake.query import night_summary
     from catalog_ml.pipeline.nightly import run_night
     from catalog_ml.pipeline.results import StepResult
-    from catalog_ml.query import night_summary
 
 
     def show(step: str, result: StepResult) -> None:
@@ -200,7 +200,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
 def cmd_query(args: argparse.Namespace) -> int:
     from catalog_ml.lake import Lake
-    from catalog_ml.query import run_query
+    from catalog_ml.lake.query import run_query
 
     settings = _settings(args)
     _print_table(run_query(Lake.from_settings(settings).require(), args.sql), args.format)
@@ -247,7 +247,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 def cmd_schemas(args: argparse.Namespace) -> int:
     from catalog_ml.config import Settings
-    from catalog_ml.contracts import write_contracts
+    from catalog_ml.validation.schemas import write_contracts
 
     for path in write_contracts(Settings()):
         print(path)
@@ -308,7 +308,7 @@ def cmd_stack(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from catalog_ml.demo import run_demo
+    from catalog_ml.demo.run import run_demo
 
     return run_demo(_settings(args), rows=args.rows)
 

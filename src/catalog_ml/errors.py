@@ -7,7 +7,7 @@ Anything else that escapes is a bug and is shown with its traceback.
 
     CatalogMLError
     ├── DataError          exit 2   the input is wrong: fix the data, then rerun
-    │   ├── DumpError               (catalog_ml.dump) a night's dump cannot be used
+    │   ├── DumpError               (catalog_ml.validation.dump) a night's dump cannot be used
     │   ├── ReviewFileError         a review sheet with bad rows (nothing imported)
     │   ├── MissingEmbeddingsError  products without vectors for the model's encoders
     │   ├── NightMissingError       a night that never ran on this lake

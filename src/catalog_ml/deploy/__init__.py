@@ -1,1 +1,1 @@
-"""Running catalog-ml as a service: the local stack (``catalog-ml stack``)."""
+"""Running catalog-ml as a service on one machine: the local stack (``catalog-ml stack``)."""

@@ -114,7 +114,7 @@ def environment(config: StackConfig, settings: Settings) -> dict[str, str]:
 def _spark_command(config: StackConfig, settings: Settings) -> list[str]:
     import pyspark
 
-    from catalog_ml.compute import spark_conf
+    from catalog_ml.lake.spark import spark_conf
 
     spark_home = Path(str(pyspark.__file__)).parent
     conf = {**spark_conf(settings.replace(spark_master="local[*]")),

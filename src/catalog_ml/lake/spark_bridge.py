@@ -32,8 +32,8 @@ from deltalake import DeltaTable
 from deltalake.schema import Schema as DeltaSchema
 from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 
-from catalog_ml.compute import parallelism
 from catalog_ml.lake.files import join, open_filesystem
+from catalog_ml.lake.spark import parallelism
 from catalog_ml.lake.store import Lake
 from catalog_ml.lake.tables import TableSpec, spec_for
 

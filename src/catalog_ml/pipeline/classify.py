@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from catalog_ml.compute import get_spark, parallelism
 from catalog_ml.config import Settings
 from catalog_ml.errors import MissingEmbeddingsError
 from catalog_ml.lake import Lake
+from catalog_ml.lake.spark import get_spark, parallelism
 from catalog_ml.lake.spark_bridge import read_table, spark_schema, write_table
 from catalog_ml.lake.tables import CLASSIFICATIONS
 from catalog_ml.models.registry import champion

@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from pyspark.sql.types import ArrayType, FloatType, StringType, StructField, StructType
 
-from catalog_ml.compute import get_spark, parallelism
 from catalog_ml.config import Settings
 from catalog_ml.features.encoders import EncoderSpec
 from catalog_ml.lake import Lake
+from catalog_ml.lake.spark import get_spark, parallelism
 from catalog_ml.lake.spark_bridge import read_table, write_table
 from catalog_ml.pipeline.results import Embedded
 

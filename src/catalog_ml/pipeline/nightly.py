@@ -33,7 +33,7 @@ def run_step(step: str, settings: Settings, night: dt.date, dump_dir: str | None
         "ingest": lambda: _step("ingest").ingest_night(settings, night),
         "embed": lambda: _step("embed").embed_night(settings, night),
         "classify": lambda: _step("classify").classify_night(settings, night),
-        "report": lambda: _step("report").report_night(settings, night),
+        "report": lambda: _step("publish").report_night(settings, night),
     }
     if step not in steps:
         raise ConfigError(f"unknown step {step!r}; steps: {', '.join(STEPS)}")

@@ -22,7 +22,8 @@ from catalog_ml.lake.tables import MODEL_COMPARISONS
 from catalog_ml.models.ensemble import EnsembleModel, ProductBatch
 from catalog_ml.models.registry import ModelRecord
 from catalog_ml.pipeline.vectors import attach_vectors
-from catalog_ml.training.evaluation import depth, level_metrics
+from catalog_ml.taxonomy import depth
+from catalog_ml.training.evaluation import level_metrics
 
 log = logging.getLogger(__name__)
 

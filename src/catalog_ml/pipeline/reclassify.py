@@ -12,7 +12,7 @@ from catalog_ml.config import Settings
 from catalog_ml.lake import Lake
 from catalog_ml.pipeline.classify import classify_night
 from catalog_ml.pipeline.embed import embed_night
-from catalog_ml.pipeline.report import report_night
+from catalog_ml.pipeline.publish import report_night
 from catalog_ml.pipeline.results import Reclassified
 
 log = logging.getLogger(__name__)

@@ -17,11 +17,11 @@ from typing import Any
 
 import pandas as pd
 
-from catalog_ml.compute import get_spark
 from catalog_ml.config import Settings
 from catalog_ml.errors import ConfigError, DataError, MissingEmbeddingsError
 from catalog_ml.features.encoders import EncoderSpec
 from catalog_ml.lake import Lake
+from catalog_ml.lake.spark import get_spark
 from catalog_ml.lake.tables import label_snapshot, label_snapshot_version
 from catalog_ml.models.ensemble import ProductBatch
 from catalog_ml.models.inputs import PriceScale
@@ -29,8 +29,8 @@ from catalog_ml.models.registry import champion, promote, record, register
 from catalog_ml.pipeline.embed import embed_products
 from catalog_ml.pipeline.promotion import compare_with_champion, latest_comparison
 from catalog_ml.pipeline.vectors import attach_vectors
+from catalog_ml.reports.evaluation_page import evaluation_html
 from catalog_ml.training.ensemble_trainer import EnsembleOptions, LabelledProducts, train_ensemble
-from catalog_ml.training.report import evaluation_html
 from catalog_ml.training.trainer import TrainOptions
 
 log = logging.getLogger(__name__)

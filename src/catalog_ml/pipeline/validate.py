@@ -6,12 +6,12 @@ import datetime as dt
 import logging
 
 from catalog_ml.config import Settings
-from catalog_ml.dump import DumpError
 from catalog_ml.lake import Lake
 from catalog_ml.pipeline.labels import known_categories
 from catalog_ml.pipeline.results import Validated
 from catalog_ml.pipeline.staging import stage
-from catalog_ml.validation.report import save_gate_failure, save_report
+from catalog_ml.validation.dump import DumpError
+from catalog_ml.validation.gate_page import save_gate_failure, save_report
 from catalog_ml.validation.validate import validate_dump
 
 log = logging.getLogger(__name__)

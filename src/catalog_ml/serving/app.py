@@ -30,11 +30,11 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from catalog_ml.config import Settings
-from catalog_ml.dump import DumpError
 from catalog_ml.serving.batcher import MicroBatcher
 from catalog_ml.serving.classifier import NotReadyError, OnlineClassifier
 from catalog_ml.serving.metrics import Metrics
 from catalog_ml.serving.products import ValidatedRecords, check_request
+from catalog_ml.validation.dump import DumpError
 
 log = logging.getLogger(__name__)
 DRAIN_LIMIT = 64 * 1024 * 1024  # larger bodies are refused without reading them

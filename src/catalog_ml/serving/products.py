@@ -25,9 +25,9 @@ from typing import Any
 import pandas as pd
 
 from catalog_ml.config import Settings
-from catalog_ml.dump import ROW_COLUMN, RawDump, as_text, records_frame
-from catalog_ml.landing import DumpFolder
+from catalog_ml.validation.dump import ROW_COLUMN, RawDump, as_text, records_frame
 from catalog_ml.validation.images import REMOTE, ImageCheck, ImageLimits, check_image
+from catalog_ml.validation.landing import DumpFolder
 from catalog_ml.validation.validate import ValidationOutcome, validate_raw
 
 DATA_URI = re.compile(r"^data:image/(?P<kind>[a-z0-9.+-]{1,20});base64,(?P<data>.*)$",

@@ -23,7 +23,7 @@ from catalog_ml.features.remote import (
     open_photo,
     url_problem,
 )
-from catalog_ml.landing import DumpFolder
+from catalog_ml.validation.landing import DumpFolder
 
 REMOTE = re.compile(r"^(?:https?|s3)://", re.IGNORECASE)
 OK_STATES = ("ok", "remote", "unchecked")

@@ -14,10 +14,10 @@ from typing import Any
 
 import pandas as pd
 
-from catalog_ml.dump import ROW_COLUMN
 from catalog_ml.lake.tables import PRODUCT_SNAPSHOTS
 from catalog_ml.taxonomy import normalise_category
 from catalog_ml.validation.contract import KNOWN_COLUMNS
+from catalog_ml.validation.dump import ROW_COLUMN
 
 SNAPSHOT_COLUMNS = [f.name for f in PRODUCT_SNAPSHOTS.schema if f.name != "dump_date"]
 HASH_FIELDS = ("title", "description", "brand", "price", "currency", "image", "image_digest",

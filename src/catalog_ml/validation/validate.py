@@ -24,9 +24,9 @@ from typing import Any
 import pandas as pd
 
 from catalog_ml.config import Settings
-from catalog_ml.dump import ROW_COLUMN, DumpError, RawDump, read_dump
 from catalog_ml.taxonomy import normalise_category, path_problem, unknown_problem
 from catalog_ml.validation.contract import KNOWN_COLUMNS, load_contract
+from catalog_ml.validation.dump import ROW_COLUMN, DumpError, RawDump, read_dump
 from catalog_ml.validation.images import ImageCheck, ImageLimits, check_images
 from catalog_ml.validation.reasons import reason_counts
 from catalog_ml.validation.records import typed_rows

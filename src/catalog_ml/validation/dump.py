@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from catalog_ml.errors import DataError
-from catalog_ml.landing import DumpFolder
+from catalog_ml.validation.landing import DumpFolder
 
 DUMP_FILES = ("products.parquet", "products.csv", "products.jsonl")
 ROW_COLUMN = "_row"

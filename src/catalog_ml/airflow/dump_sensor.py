@@ -5,8 +5,8 @@ Otherwise it hands the polling to the triggerer (``DumpReadyTrigger``, asynchron
 slot held) until the dump is complete or the night's deadline (logical date plus
 ``dump_deadline_hours``) passes. Then the task fails at once, without retries, naming the
 folder, the deadline and what was missing. The rule of completeness is
-``catalog_ml.dump.dump_readiness``. This module is imported when DAG files are parsed, so it
-imports nothing heavy at module level.
+``catalog_ml.validation.dump.dump_readiness``. This module is imported when DAG files are
+parsed, so it imports nothing heavy at module level.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ def _readiness(folder: str, marker: str, settle_s: float) -> tuple[bool, str]:
     """Credentials for a dump on an object store come from the settings (the environment of
     the worker or triggerer), never from the trigger's stored arguments."""
     from catalog_ml.config import load_settings
-    from catalog_ml.dump import dump_readiness
-    from catalog_ml.landing import DumpFolder
+    from catalog_ml.validation.dump import dump_readiness
+    from catalog_ml.validation.landing import DumpFolder
 
     return dump_readiness(DumpFolder.at(folder, load_settings().storage_options), marker,
                           settle_s)
@@ -68,8 +68,8 @@ class WaitForDump(BaseOperator):
         self.poll_s = poll_s
 
     def execute(self, context: Mapping[str, Any]) -> dict[str, str]:
+        from catalog_ml.airflow.tasks import failing_fast, night_from_context
         from catalog_ml.config import load_settings
-        from catalog_ml.orchestration import failing_fast, night_from_context
 
         with failing_fast("waiting for the dump"):
             settings = load_settings()

@@ -13,14 +13,14 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from catalog_ml.airflow_env import airflow_command
+from catalog_ml.airflow.env import airflow_command
 from catalog_ml.config import Settings
+from catalog_ml.demo.sample import generate_dump
 from catalog_ml.lake import Lake
+from catalog_ml.lake.query import night_summary, run_query
 from catalog_ml.pipeline.nightly import run_night
-from catalog_ml.pipeline.report import report_path
+from catalog_ml.pipeline.publish import report_path
 from catalog_ml.pipeline.train import train_from_lake
-from catalog_ml.query import night_summary, run_query
-from catalog_ml.sample import generate_dump
 
 HISTORY_NIGHT = dt.date(2026, 11, 1)
 TONIGHT = dt.date(2026, 11, 2)
@@ -30,7 +30,9 @@ def _say(text: str) -> None:
     print(f"\n=== {text}", flush=True)
 
 
-def run_demo(settings: Settings, rows: int = 400) -> int:
+def run_demo(settings: Settings, rows: int = 400, airflow_home: Path | None = None) -> int:
+    """The five steps, printed as they go; Airflow's metadata lives in ``airflow_home``
+    (default: the project's .airflow folder)."""
     history = Path(settings.dump_dir(HISTORY_NIGHT.isoformat()))
     tonight = Path(settings.dump_dir(TONIGHT.isoformat()))
     _say(f"1/5 generating {rows} labelled products ({history}) and tonight's dump ({tonight})")
@@ -49,8 +51,9 @@ def run_demo(settings: Settings, rows: int = 400) -> int:
           f"{json.dumps(leaf)}\n  evaluation report: {trained['evaluation']}")
 
     _say(f"4/5 tonight ({TONIGHT}) through Airflow: airflow dags test catalog_nightly")
-    airflow_command(settings, "db", "migrate")
-    airflow_command(settings, "dags", "test", "catalog_nightly", TONIGHT.isoformat())
+    airflow_command(settings, "db", "migrate", home=airflow_home)
+    airflow_command(settings, "dags", "test", "catalog_nightly", TONIGHT.isoformat(),
+                    home=airflow_home)
 
     _say("5/5 results")
     lake = Lake.from_settings(settings)
