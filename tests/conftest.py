@@ -41,8 +41,8 @@ def settings(tmp_path: Path):
 
 @pytest.fixture(scope="session")
 def spark():
-    from catalog_ml.compute import get_spark
     from catalog_ml.config import load_settings
+    from catalog_ml.lake.spark import get_spark
 
     session = get_spark(load_settings(spark_master="local[2]", spark_driver_memory="3g"))
     yield session

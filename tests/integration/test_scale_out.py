@@ -23,10 +23,9 @@ import pytest
 from deltalake import DeltaTable
 
 from catalog_ml.lake import ALL_TABLES, Lake
-from catalog_ml.query import run_query
-
-from ..conftest import fashion_rows, write_fashion_dump
-from ..servers import running, start_s3, start_spark_cluster, upload_folder
+from catalog_ml.lake.query import run_query
+from tests.conftest import fashion_rows, write_fashion_dump
+from tests.servers import running, start_s3, start_spark_cluster, upload_folder
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 CLI = str(Path(sys.executable).with_name("catalog-ml"))
@@ -138,8 +137,8 @@ def test_nothing_is_lost_on_s3_every_row_is_classified_or_quarantined(world):
 
 
 def test_every_table_reads_back_with_deltalake_duckdb_and_spark(world):
-    from catalog_ml.compute import get_spark
     from catalog_ml.config import load_settings
+    from catalog_ml.lake.spark import get_spark
     from catalog_ml.lake.spark_bridge import read_table
 
     lake, options = world["s3_lake"], world["options"]

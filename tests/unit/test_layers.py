@@ -1,5 +1,6 @@
 """The package's layers hold: no import runs from a lower layer up to a higher one, and the
-packages import each other without a circle. Imports inside functions count too."""
+packages import each other without a circle (imports inside functions count too). The root
+holds only the package's face, and every module has its test file in the mirrored place."""
 
 from __future__ import annotations
 
@@ -7,22 +8,24 @@ import ast
 from collections import defaultdict
 from pathlib import Path
 
-PACKAGE = Path(__file__).parents[2] / "src" / "catalog_ml"
+ROOT = Path(__file__).parents[2]
+PACKAGE = ROOT / "src" / "catalog_ml"
 # Lowest first. A unit may import its own layer and those below, never one above.
 LAYERS: list[tuple[str, ...]] = [
     ("errors", "taxonomy"),  # the ground floor: vocabulary every layer speaks
-    ("config",),
-    ("compute", "lake"),  # the Spark session, the Delta lake and its files
-    ("landing", "dump", "query"),  # where dumps lie, reading them, SQL over the lake
-    ("features", "models"),  # encoders; the ensemble and its registry
-    ("validation",),
-    ("reports", "contracts"),
-    ("training",),
+    ("config",),  # the settings
+    ("lake",),  # Delta tables, files, the writer lock, the Spark session and bridge, SQL
+    ("features", "models"),  # encoders; the ensemble, its members and registry
+    ("validation",),  # dumps, where they land, the contract and its gate
+    ("reports",),  # figures and pages from tables
+    ("training",),  # fitting and evaluating the ensemble
     ("pipeline",),  # the night's steps, training and promotion as jobs
-    ("serving", "orchestration", "sample", "airflow_env"),
-    ("deploy", "demo"),
+    ("serving", "airflow"),  # the online API; what Airflow runs
+    ("deploy", "demo"),  # the local stack; the demo
     ("cli",),
 ]
+# The package root is its face: the command, the settings, the errors and the taxonomy.
+ROOT_MODULES = {"__init__", "cli", "config", "errors", "taxonomy"}
 RANK = {unit: rank for rank, units in enumerate(LAYERS) for unit in units}
 
 
@@ -76,3 +79,29 @@ def test_packages_import_each_other_without_a_circle():
     for start in sorted(edges):
         if start not in seen:
             visit(start, [start])
+
+
+def test_the_package_root_holds_only_its_face():
+    assert {p.stem for p in PACKAGE.glob("*.py")} <= ROOT_MODULES
+
+
+def modules() -> list[Path]:
+    return sorted(p.relative_to(PACKAGE) for p in PACKAGE.rglob("*.py")
+                  if p.stem != "__init__")
+
+
+def test_every_module_has_its_test_file_in_the_mirrored_place():
+    """``catalog_ml/<package>/<module>.py`` -> ``tests/{unit,integration}/<package>/
+    test_<module>.py``; a root module's tests sit at ``tests/unit/test_<module>.py``."""
+    missing = [str(module) for module in modules()
+               if not any((ROOT / "tests" / kind / module.parent / f"test_{module.name}").exists()
+                          for kind in ("unit", "integration"))]
+    assert missing == [], "write the mirrored test file of each"
+
+
+def test_every_test_folder_mirrors_a_package_of_the_code():
+    """No test folder without its package (``dags`` mirrors the DAG files)."""
+    for kind in ("unit", "integration"):
+        for folder in (ROOT / "tests" / kind).iterdir():
+            if folder.is_dir() and folder.name != "__pycache__":
+                assert (PACKAGE / folder.name).is_dir() or (ROOT / folder.name).is_dir(), folder

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
+from tests.conftest import ROOT
+
 pytestmark = pytest.mark.airflow
-DAGS = Path(__file__).parents[2] / "dags"
+DAGS = ROOT / "dags"
 HEAVY = ("torch", "pyspark", "great_expectations", "transformers", "deltalake")
 
 
@@ -68,7 +69,7 @@ def test_a_data_problem_fails_the_task_without_retries(tmp_path, monkeypatch):
 
     from airflow.sdk.exceptions import AirflowFailException
 
-    from catalog_ml.orchestration import nightly_task
+    from catalog_ml.airflow.tasks import nightly_task
 
     dump = tmp_path / "dump"
     dump.mkdir()
@@ -91,9 +92,9 @@ def test_the_maintenance_dag_runs_weekly_and_its_task_cleans_a_lake(dagbag, tmp_
 
     import pyarrow as pa
 
+    from catalog_ml.airflow.tasks import maintenance_task
     from catalog_ml.lake import Lake
     from catalog_ml.lake.tables import QUARANTINE
-    from catalog_ml.orchestration import maintenance_task
 
     dag = dagbag.dags["catalog_maintenance"]
     assert [t.task_id for t in dag.tasks] == ["maintain"]
@@ -109,3 +110,15 @@ def test_the_maintenance_dag_runs_weekly_and_its_task_cleans_a_lake(dagbag, tmp_
     result = maintenance_task()
     assert result["compacted"]["quarantine"]["removed"] == 3
     assert lake.read("quarantine").num_rows == 3
+
+
+def test_the_dags_share_the_constants_of_catalog_ml_airflow(dagbag):
+    from catalog_ml.airflow.constants import CHAMPION_ASSET_URI, NIGHT_STEPS, START_DATE
+    from catalog_ml.pipeline.nightly import STEPS
+
+    assert NIGHT_STEPS == STEPS
+    for dag_id, dag in dagbag.dags.items():
+        assert dag.start_date == START_DATE and dag.catchup is False, dag_id
+        assert dag.default_args["owner"] == "catalog-ml" and "catalog-ml" in dag.tags, dag_id
+    outlets = [a.uri for a in dagbag.dags["catalog_retrain"].get_task("promote").outlets]
+    assert outlets == [CHAMPION_ASSET_URI]

@@ -24,9 +24,8 @@ from typing import Any
 import pytest
 
 from catalog_ml.lake import ALL_TABLES, Lake
-from catalog_ml.query import run_query
-
-from ..conftest import fashion_rows, write_fashion_dump
+from catalog_ml.lake.query import run_query
+from tests.conftest import fashion_rows, write_fashion_dump
 
 pytestmark = [pytest.mark.service, pytest.mark.slow]
 CLI = str(Path(sys.executable).with_name("catalog-ml"))

@@ -1,4 +1,4 @@
-"""The embed step on Spark with real encoders: bad photos never stop a product."""
+"""catalog_ml.pipeline.embed on Spark with real encoders: bad photos never stop a product."""
 
 from __future__ import annotations
 
@@ -65,9 +65,8 @@ def test_two_runs_of_the_same_night_at_once_embed_each_product_once(tmp_path):
     import sys
     from pathlib import Path
 
-    from catalog_ml.query import run_query
-
-    from ..conftest import fashion_rows, write_fashion_dump
+    from catalog_ml.lake.query import run_query
+    from tests.conftest import fashion_rows, write_fashion_dump
 
     dump = write_fashion_dump(tmp_path / "dump", fashion_rows().iloc[:24], labelled=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CATALOG_ML_")}
@@ -104,3 +103,27 @@ def test_our_error_raised_in_a_spark_worker_comes_back_as_itself(spark):
     assert isinstance(translated, ArtifactError)
     assert str(translated) == "/lake/artifacts/models/v1: the artifact's SHA-256 is wrong"
     assert translate(ZeroDivisionError("a bug")) is None
+
+
+@pytest.mark.slow
+def test_a_later_night_embeds_only_the_changed_tenth(classified_lake, tmp_path):
+    import shutil
+
+    import pandas as pd
+
+    from catalog_ml.pipeline.nightly import run_step
+    from tests.integration.conftest import N_NIGHT
+
+    world = classified_lake.copy(tmp_path)
+    later = tmp_path / "later"
+    shutil.copytree(world.dump("tonight"), later)
+    dump = pd.read_csv(later / "products.csv", dtype=str)
+    real = dump[dump["product_id"].isin(world.tonight["id"].astype(str))]
+    changed = real.sample(n=N_NIGHT // 10, random_state=1).index
+    dump.loc[changed, "title"] = dump.loc[changed, "title"] + " (new season)"
+    dump.to_csv(later / "products.csv", index=False)
+    night = dt.date(2026, 11, 3)
+    run_step("validate", world.settings, night, str(later))
+    run_step("ingest", world.settings, night)
+    assert run_step("embed", world.settings, night).embedded == len(changed)
+    assert run_step("classify", world.settings, night).classified == N_NIGHT

@@ -1,4 +1,4 @@
-"""The validate and ingest steps on a real lake (GX and delta-rs; no Spark needed)."""
+"""catalog_ml.pipeline.ingest: the validate and ingest steps on a real lake (GX and delta-rs)."""
 
 import csv
 import datetime as dt

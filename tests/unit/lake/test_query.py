@@ -1,4 +1,4 @@
-"""catalog_ml.query: read-only SQL over the lake, through the real DuckDB."""
+"""catalog_ml.lake.query: read-only SQL over the lake, through the real DuckDB."""
 
 import datetime as dt
 
@@ -6,8 +6,8 @@ import pyarrow as pa
 import pytest
 
 from catalog_ml.lake import Lake
+from catalog_ml.lake.query import QueryError, run_query
 from catalog_ml.lake.tables import LABELS
-from catalog_ml.query import QueryError, run_query
 
 
 @pytest.fixture

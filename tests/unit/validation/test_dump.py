@@ -5,7 +5,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from catalog_ml.dump import DumpError, read_dump
+from catalog_ml.validation.dump import DumpError, read_dump
 
 
 def test_csv_keeps_quoted_commas_and_newlines(tmp_path: Path) -> None:
@@ -69,7 +69,7 @@ def test_a_dump_is_ready_with_its_marker_or_once_it_stopped_changing(tmp_path):
     import os
     import time
 
-    from catalog_ml.dump import dump_readiness
+    from catalog_ml.validation.dump import dump_readiness
 
     folder = tmp_path / "2026-11-02"
     assert dump_readiness(folder, "_SUCCESS", 60) == (False, f"{folder} does not exist yet")

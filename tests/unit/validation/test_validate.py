@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from catalog_ml.dump import DumpError
+from catalog_ml.validation.dump import DumpError
 from catalog_ml.validation.validate import ValidationGateError, validate_dump
 
 NIGHT = dt.date(2026, 11, 2)

@@ -1,0 +1,87 @@
+"""catalog_ml.models.ensemble: combining members and the pickle-free, checksummed artifact."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from catalog_ml.errors import ArtifactError
+from catalog_ml.models.ensemble import (
+    CONFIG_FILE,
+    WEIGHTS_FILE,
+    EnsembleModel,
+    artifact_digest,
+    combine,
+)
+
+
+def test_the_artifact_round_trips_without_pickle(trained, tmp_path):
+    data, _, model, _ = trained
+    folder = tmp_path / "m"
+    digest = model.save(folder)
+    assert len(digest) == 64
+    assert sorted(p.name for p in folder.iterdir()) == sorted([WEIGHTS_FILE, CONFIG_FILE])
+    assert json.loads((folder / CONFIG_FILE).read_text())["classes"] == model.classes
+    loaded = EnsembleModel.load(folder, digest)
+    first, second = model.predict(data.batch), loaded.predict(data.batch)
+    assert first.categories == second.categories
+    np.testing.assert_allclose(first.confidence, second.confidence, rtol=1e-5)
+    assert all(len(top) == 3 for top in second.top_k)
+    assert set(second.categories) <= set(data.labels)
+
+
+def test_an_old_or_foreign_artifact_is_refused_with_a_clear_error(tmp_path):
+    (tmp_path / CONFIG_FILE).write_text(json.dumps({"format": "catalog-ml/fusion/1"}))
+    (tmp_path / WEIGHTS_FILE).write_bytes(b"")
+    digest = artifact_digest({CONFIG_FILE: (tmp_path / CONFIG_FILE).read_bytes(),
+                              WEIGHTS_FILE: b""})
+    with pytest.raises(ArtifactError, match="retrain"):
+        EnsembleModel.load(tmp_path, digest)
+    with pytest.raises(ArtifactError, match="no checksum"):
+        EnsembleModel.load(tmp_path, None)
+
+
+def _tamper(folder: Path, change) -> str:
+    """Edit model.json and return the digest of the edited files (a forger's best case)."""
+    meta = json.loads((folder / CONFIG_FILE).read_text())
+    change(meta)
+    (folder / CONFIG_FILE).write_text(json.dumps(meta))
+    return artifact_digest({name: (folder / name).read_bytes()
+                            for name in (CONFIG_FILE, WEIGHTS_FILE)})
+
+
+def test_an_altered_artifact_fails_its_checksum(trained, tmp_path):
+    model = trained[2]
+    digest = model.save(tmp_path / "m")
+    _tamper(tmp_path / "m", lambda meta: meta["classes"].reverse())
+    with pytest.raises(ArtifactError, match=r"SHA-256 .* is not the registered"):
+        EnsembleModel.load(tmp_path / "m", digest)
+    (tmp_path / "m" / WEIGHTS_FILE).unlink()
+    with pytest.raises(ArtifactError, match=r"cannot read the model file model\.safetensors"):
+        EnsembleModel.load(tmp_path / "m", digest)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda meta: meta.update(temperature=0), "temperature 0.0 is not a positive"),
+    (lambda meta: meta.update(temperature=float("nan")), "temperature nan"),
+    (lambda meta: meta.update(review_threshold=-0.5), "review_threshold -0.5"),
+    (lambda meta: meta["classes"].pop(), "scores .* classes, the model has"),
+    (lambda meta: meta.update(classes=["A"] * len(meta["classes"])), "repeated"),
+    (lambda meta: meta.update(weights={"fusion": -1.0}), "not non-negative"),
+    (lambda meta: meta.update(weights={"mystery": 1.0}), "unknown members"),
+])
+def test_an_artifact_whose_numbers_cannot_work_is_refused(trained, tmp_path, change, message):
+    trained[2].save(tmp_path / "m")
+    digest = _tamper(tmp_path / "m", change)
+    with pytest.raises(ArtifactError, match=message):
+        EnsembleModel.load(tmp_path / "m", digest)
+
+
+def test_a_member_that_cannot_see_a_product_is_left_out_of_its_average():
+    log_probs = {"a": np.log([[0.9, 0.1]]), "b": np.log([[0.1, 0.9]])}
+    weights = {"a": 0.5, "b": 0.5}
+    both = combine(log_probs, {"a": np.array([True]), "b": np.array([True])}, weights, 1.0)
+    only_a = combine(log_probs, {"a": np.array([True]), "b": np.array([False])}, weights, 1.0)
+    assert both[0, 0] == pytest.approx(both[0, 1])
+    np.testing.assert_allclose(only_a, log_probs["a"])

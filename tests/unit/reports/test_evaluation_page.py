@@ -1,0 +1,14 @@
+"""catalog_ml.reports.evaluation_page: a training run's report as one offline page."""
+
+from __future__ import annotations
+
+
+def test_the_page_shows_every_view_per_level_and_the_confusion_matrix(trained):
+    from catalog_ml.reports.evaluation_page import evaluation_html
+
+    report = trained[3]
+    html = evaluation_html(report, title="Model <v1>")
+    assert "Model &lt;v1&gt;" in html and "<script" not in html
+    for view in report["cross_validation"]:
+        assert view in html
+    assert "level_2" in html and "Confusion" in html and html.count("<svg") >= 2
