@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.catalog-ml-installed
 PYTEST_ARGS ?=
 
-.PHONY: install demo test lint unit clean-lake up down
+.PHONY: install demo test lint unit check-package clean-lake up down
 
 install: $(STAMP)
 
@@ -31,6 +31,17 @@ test: install lint
 
 unit: install
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+# The wheel on its own: `pip install .` into an empty venv, the lock as constraints, then the
+# command must answer. Slow (it installs every dependency again), so not part of `make test`.
+check-package:
+	rm -rf .package-check && $(PYTHON) -m venv .package-check
+	.package-check/bin/python -m pip install --quiet --upgrade pip
+	.package-check/bin/python -m pip install --quiet -c requirements.lock .
+	.package-check/bin/python -m pip check
+	.package-check/bin/catalog-ml --help
+	cd /tmp && $(CURDIR)/.package-check/bin/python -c "import catalog_ml.cli, catalog_ml.pipeline.nightly, catalog_ml.serving.app; from catalog_ml.validation.contract import load_contract; load_contract(); print('imports and the packaged contract ok')"
+	rm -rf .package-check
 
 up: install
 	$(BIN)/catalog-ml stack up

@@ -1,4 +1,8 @@
-"""The dump contract (schemas/product_dump.schema.json) as the rest of the code needs it."""
+"""The dump contract as the rest of the code needs it.
+
+The JSON schema ships inside the package (an installed wheel validates dumps anywhere);
+``schemas/product_dump.schema.json`` in the repository links to the same file.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +12,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from catalog_ml.config import project_root
-
 CONTRACT_FILE = "product_dump.schema.json"
 KNOWN_COLUMNS = ("product_id", "title", "description", "price", "currency", "brand", "image",
                  "category")
 
 
-def _schema_path() -> Path:
-    return project_root() / "schemas" / CONTRACT_FILE
+def schema_path() -> Path:
+    return Path(__file__).with_name(CONTRACT_FILE)
 
 
 @dataclass(frozen=True)
@@ -37,5 +39,5 @@ class DumpContract:
 
 @cache
 def load_contract() -> DumpContract:
-    with open(_schema_path(), encoding="utf-8") as handle:
+    with open(schema_path(), encoding="utf-8") as handle:
         return DumpContract(json.load(handle))
