@@ -2,8 +2,8 @@
 
 import pytest
 
-from catalog_ml.training.ensemble_trainer import EnsembleOptions, train_ensemble
-from catalog_ml.training.trainer import TrainOptions
+from catalog_ml.training.ensemble_trainer import train_ensemble
+from catalog_ml.training.options import EnsembleOptions, TrainOptions
 from tests.unit.synthetic import labelled
 
 

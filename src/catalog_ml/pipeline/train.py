@@ -30,8 +30,8 @@ from catalog_ml.pipeline.embed import embed_products
 from catalog_ml.pipeline.promotion import compare_with_champion, latest_comparison
 from catalog_ml.pipeline.vectors import attach_vectors
 from catalog_ml.reports.evaluation_page import evaluation_html
-from catalog_ml.training.ensemble_trainer import EnsembleOptions, LabelledProducts, train_ensemble
-from catalog_ml.training.trainer import TrainOptions
+from catalog_ml.training.ensemble_trainer import LabelledProducts, train_ensemble
+from catalog_ml.training.options import EnsembleOptions
 
 log = logging.getLogger(__name__)
 MIN_LABELLED = 10
@@ -92,14 +92,6 @@ def label_changes_since_champion(lake: Lake) -> tuple[int | None, str]:
                      f"trained on {snapshot}")
 
 
-def options_from(settings: Settings) -> EnsembleOptions:
-    return EnsembleOptions(fusion=TrainOptions.from_settings(settings), folds=settings.cv_folds,
-                           holdout_share=settings.holdout_share,
-                           review_precision=settings.review_precision,
-                           min_leaf_examples=settings.min_leaf_examples,
-                           cv_max_products=settings.cv_max_products)
-
-
 def labelled_with_vectors(settings: Settings, lake: Lake, labels_version: int | None
                            ) -> tuple[pd.DataFrame, int]:
     frame = labelled_products(lake, labels_version)
@@ -138,8 +130,8 @@ def train_challenger(settings: Settings, labels_version: int | None = None,
                                 always_train=(data["source"] == "review").to_numpy(),
                                 titles=list(data["title"]))
     spec = EncoderSpec.from_settings(settings)
-    model, report = train_ensemble(labelled, price_scale, spec.version, options_from(settings),
-                                   progress=progress)
+    model, report = train_ensemble(labelled, price_scale, spec.version,
+                                   EnsembleOptions.from_settings(settings), progress=progress)
     with lake.writer("register a trained model"):
         previous = champion(lake)
         entry = register(lake, model, label_snapshot=label_snapshot(snapshot),

@@ -7,13 +7,13 @@ in an A/B comparison.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 
 from catalog_ml.taxonomy import depth, truncate
+from catalog_ml.training.thresholds import coverage_at
 
 ECE_BINS = 15
 
@@ -57,43 +57,6 @@ def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray,
         if inside.any():
             error += inside.mean() * abs(confidence[inside].mean() - correct[inside].mean())
     return float(error)
-
-
-def wilson_lower(correct: np.ndarray, z: float) -> np.ndarray:
-    """Lower bound of the precision of the first k, for every k (sorted input)."""
-    k = np.arange(1, len(correct) + 1)
-    p = np.cumsum(correct) / k
-    centre = p + z * z / (2 * k)
-    spread = z * np.sqrt(p * (1 - p) / k + z * z / (4 * k * k))
-    return (centre - spread) / (1 + z * z / k)
-
-
-def review_threshold(confidence: np.ndarray, correct: np.ndarray, target: float,
-                     z: float = 2.326) -> float:
-    """The lowest confidence whose accepted set (confidence >= it) is ``target`` precise.
-
-    Uses the one-sided 99 % lower bound of the precision, not the point estimate: the
-    threshold is chosen on one sample and must hold on tomorrow's products. When no
-    threshold reaches the target, everything goes to review (threshold above 1).
-    """
-    if len(confidence) == 0:
-        return math.nextafter(1.0, 2.0)
-    order = np.argsort(-confidence, kind="stable")
-    bound = wilson_lower(correct[order].astype(float), z)
-    ok = np.flatnonzero(bound >= target)
-    if len(ok) == 0:
-        return math.nextafter(1.0, 2.0)
-    k = ok.max()
-    # ties: every product at the cut-off confidence is accepted with it
-    return float(confidence[order][k])
-
-
-def coverage_at(confidence: np.ndarray, correct: np.ndarray, threshold: float
-                ) -> dict[str, float]:
-    accepted = confidence >= threshold
-    return {"threshold": float(threshold), "coverage": float(accepted.mean()) if len(
-        accepted) else 0.0, "precision": float(correct[accepted].mean()) if accepted.any()
-        else 1.0, "accepted": int(accepted.sum()), "products": len(accepted)}
 
 
 def confusion(true: list[str], predicted: list[str]) -> dict[str, Any]:

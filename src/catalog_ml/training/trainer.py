@@ -11,7 +11,6 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,32 +18,16 @@ import torch
 from sklearn.model_selection import train_test_split
 from torch import nn
 
-from catalog_ml.config import Settings
 from catalog_ml.models.artifact import TrainedModel
 from catalog_ml.models.fusion import FusionClassifier, FusionConfig
 from catalog_ml.models.inputs import ModelInputs, PriceScale
 from catalog_ml.training.evaluation import level_metrics
+from catalog_ml.training.options import TrainOptions
 
 log = logging.getLogger(__name__)
 MODALITY_DROPOUT = {"text": 0.1, "image": 0.25, "price": 0.25}
 PATIENCE = 8
 TEMPERATURE_RANGE = (0.5, 10.0)
-
-
-@dataclass(frozen=True)
-class TrainOptions:
-    epochs: int = 60
-    batch_size: int = 128
-    learning_rate: float = 2e-3
-    width: int = 256
-    seed: int = 13
-    validation_share: float = 0.15
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> TrainOptions:
-        return cls(epochs=settings.train_epochs, batch_size=settings.train_batch_size,
-                   learning_rate=settings.train_learning_rate, width=settings.fusion_width,
-                   seed=settings.train_seed, validation_share=settings.train_validation_share)
 
 
 def split_indices(labels: np.ndarray, share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

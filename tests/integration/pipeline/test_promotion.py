@@ -11,12 +11,8 @@ from catalog_ml.models.inputs import PriceScale
 from catalog_ml.models.registry import champion, register
 from catalog_ml.pipeline.promotion import compare_with_champion
 from catalog_ml.pipeline.train import labelled_with_vectors, promote_if_better
-from catalog_ml.training.ensemble_trainer import (
-    EnsembleOptions,
-    LabelledProducts,
-    train_ensemble,
-)
-from catalog_ml.training.trainer import TrainOptions
+from catalog_ml.training.ensemble_trainer import LabelledProducts, train_ensemble
+from catalog_ml.training.options import EnsembleOptions, TrainOptions
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 

@@ -3,9 +3,7 @@
 import torch
 
 from catalog_ml.models.fusion import FusionClassifier, FusionConfig
-from catalog_ml.training.trainer import (
-    drop_modalities,
-)
+from catalog_ml.training.trainer import drop_modalities
 
 
 def test_missing_modalities_get_no_attention():

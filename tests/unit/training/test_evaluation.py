@@ -19,27 +19,6 @@ def test_a_back_off_to_the_parent_counts_right_above_the_leaf_only():
     assert metrics["level_1"]["accuracy"] == 1.0 and metrics["level_2"]["accuracy"] == 0.0
 
 
-def test_review_threshold_keeps_the_accepted_set_above_the_target_precision():
-    rng = np.random.default_rng(0)
-    confidence = rng.uniform(0, 1, 50_000)
-    correct = rng.uniform(0, 1, 50_000) < confidence  # calibrated: right with p = confidence
-    threshold = evaluation.review_threshold(confidence, correct, target=0.97)
-    figures = evaluation.coverage_at(confidence, correct, threshold)
-    assert figures["precision"] >= 0.97
-    assert 0.01 < figures["coverage"] < 0.1  # only the top few percent are that sure
-    # a lower cut lets in more errors than the target allows
-    looser = evaluation.coverage_at(confidence, correct, threshold - 0.1)
-    assert looser["precision"] < 0.97
-
-
-def test_when_no_cut_reaches_the_target_everything_goes_to_review():
-    confidence = np.array([0.9, 0.8, 0.7])
-    correct = np.array([False, True, False])
-    threshold = evaluation.review_threshold(confidence, correct, target=0.97)
-    assert threshold > 1 and evaluation.coverage_at(confidence, correct, threshold)[
-        "coverage"] == 0
-
-
 def test_calibration_error_is_small_when_calibrated_and_large_when_overconfident():
     rng = np.random.default_rng(1)
     confidence = rng.uniform(0.3, 1, 20_000)

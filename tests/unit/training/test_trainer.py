@@ -5,11 +5,8 @@ import pytest
 import torch
 
 from catalog_ml.models.inputs import PriceScale, build_inputs
-from catalog_ml.training.trainer import (
-    TrainOptions,
-    split_indices,
-    train_classifier,
-)
+from catalog_ml.training.options import TrainOptions
+from catalog_ml.training.trainer import split_indices, train_classifier
 
 
 def synthetic(n: int = 300, classes: int = 4, seed: int = 0):

@@ -1,0 +1,46 @@
+"""The training options, declared once: their defaults are the settings' defaults.
+
+``TrainOptions`` drive one fit of the fusion net, ``EnsembleOptions`` the whole protocol
+(folds, held-out share, review target). ``from_settings`` is the one mapping from
+``catalog_ml.config.Settings``; no default is written twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from catalog_ml.config import Settings
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    epochs: int = Settings.train_epochs
+    batch_size: int = Settings.train_batch_size
+    learning_rate: float = Settings.train_learning_rate
+    width: int = Settings.fusion_width
+    seed: int = Settings.train_seed
+    validation_share: float = Settings.train_validation_share
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TrainOptions:
+        return cls(epochs=settings.train_epochs, batch_size=settings.train_batch_size,
+                   learning_rate=settings.train_learning_rate, width=settings.fusion_width,
+                   seed=settings.train_seed, validation_share=settings.train_validation_share)
+
+
+@dataclass(frozen=True)
+class EnsembleOptions:
+    fusion: TrainOptions = field(default_factory=TrainOptions)
+    folds: int = Settings.cv_folds
+    holdout_share: float = Settings.holdout_share
+    review_precision: float = Settings.review_precision
+    min_leaf_examples: int = Settings.min_leaf_examples
+    cv_max_products: int = Settings.cv_max_products  # above it, a stratified sample is CV'd
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> EnsembleOptions:
+        return cls(fusion=TrainOptions.from_settings(settings), folds=settings.cv_folds,
+                   holdout_share=settings.holdout_share,
+                   review_precision=settings.review_precision,
+                   min_leaf_examples=settings.min_leaf_examples,
+                   cv_max_products=settings.cv_max_products)

@@ -1,0 +1,80 @@
+"""Which labelled products train, which are held out, which can be cross-validated.
+
+The held-out split is chosen by a hash of the product id, so it is the same products in every
+retraining: a champion trained last month never saw this month's held-out products either,
+which is what makes the A/B comparison on them fair. Classes with fewer examples than folds
+stay in every training fold and are left out of the cross-validated figures (they cannot be
+stratified); the evaluation says how many.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from catalog_ml.taxonomy import SEPARATOR
+
+
+def back_off(labels: list[str], min_examples: int) -> list[str]:
+    """Leaves with fewer than ``min_examples`` labelled products are learnt as their parent,
+    so the model answers a path it can support instead of guessing a leaf it saw once."""
+    counts = Counter(labels)
+    out = []
+    for label in labels:
+        parts = label.split(SEPARATOR)
+        out.append(SEPARATOR.join(parts[:-1])
+                   if counts[label] < min_examples and len(parts) > 1 else label)
+    return out
+
+
+def in_holdout(product_id: str, share: float) -> bool:
+    digest = hashlib.sha256(product_id.encode()).digest()
+    return int.from_bytes(digest[:4], "big") / 2**32 < share
+
+
+def holdout_mask(product_ids: list[str], labels: list[str], share: float, folds: int
+                 ) -> np.ndarray:
+    """Held-out products by id hash; classes too small to spare any stay out of it."""
+    counts = Counter(labels)
+    return np.asarray([in_holdout(p, share) and counts[c] > max(folds, 2)
+                       for p, c in zip(product_ids, labels, strict=True)])
+
+
+@dataclass(frozen=True)
+class Partition:
+    """Row indices: ``held`` is a mask; ``dev`` trains the final model, ``holdout`` judges it;
+    ``common`` rows are cross-validated, ``rare`` ones train in every fold."""
+
+    held: np.ndarray
+    dev: np.ndarray
+    holdout: np.ndarray
+    common: np.ndarray
+    rare: np.ndarray
+
+
+def partition(product_ids: list[str], labels: list[str], targets: np.ndarray, folds: int,
+              holdout_share: float, cv_max_products: int, seed: int,
+              always_train: np.ndarray | None = None) -> Partition:
+    held = holdout_mask(product_ids, labels, holdout_share, folds)
+    if always_train is not None:
+        held &= ~always_train
+    counts = Counter(labels)
+    is_common = np.asarray([counts[c] >= folds for c in labels])
+    common = np.flatnonzero(is_common)
+    if len(common) > cv_max_products:
+        # k folds of a large catalog cost k full trainings: a stratified sample tells as much
+        common, _ = train_test_split(common, train_size=cv_max_products,
+                                     stratify=targets[common], random_state=seed)
+        common = np.sort(common)
+    n_common_classes = len({labels[i] for i in common})
+    if folds < 2 or n_common_classes < 2:
+        raise ValueError(
+            f"{folds}-fold cross-validation needs 2 or more categories with at least "
+            f"{folds} labelled products each; these labels have {n_common_classes}. "
+            "Label more products or lower cv_folds.")
+    return Partition(held, np.flatnonzero(~held), np.flatnonzero(held), common,
+                     np.flatnonzero(~is_common))
