@@ -97,6 +97,7 @@ class Settings:
     # Ensemble, evaluation and promotion
     cv_folds: int = 5
     cv_max_products: int = 10_000  # larger catalogs are cross-validated on a stratified sample
+    train_max_products: int = 200_000  # larger: train on a stratified sample (driver memory)
     holdout_share: float = 0.15  # by product-id hash: the same products in every retraining
     review_precision: float = 0.97  # auto-accepted products must be this precise
     review_threshold: float = -1.0  # < 0: the model's own, chosen for review_precision
@@ -260,6 +261,7 @@ _RANGES: tuple[tuple[str, float, float], ...] = (
     ("fusion_width", 8, 8192),
     ("cv_folds", 2, 50),
     ("cv_max_products", 10, 1_000_000_000),
+    ("train_max_products", 100, 1_000_000_000),
     ("holdout_share", 0.0, 0.9),
     ("review_precision", 0.5, 1.0),
     ("min_leaf_examples", 1, 1_000_000),

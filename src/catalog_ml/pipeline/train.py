@@ -16,6 +16,8 @@ import logging
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from catalog_ml.config import Settings
 from catalog_ml.errors import ConfigError, DataError, MissingEmbeddingsError
@@ -32,6 +34,7 @@ from catalog_ml.pipeline.vectors import attach_vectors
 from catalog_ml.reports.evaluation_page import evaluation_html
 from catalog_ml.training.ensemble_trainer import LabelledProducts, train_ensemble
 from catalog_ml.training.options import EnsembleOptions
+from catalog_ml.training.splits import stratified_cap
 
 log = logging.getLogger(__name__)
 MIN_LABELLED = 10
@@ -42,8 +45,11 @@ class NotEnoughLabelsError(DataError):
     pass
 
 
-def labelled_products(lake: Lake, labels_version: int | None = None) -> pd.DataFrame:
-    """Current content of each labelled product with its most recent label."""
+def labelled_products(lake: Lake, labels_version: int | None = None,
+                      max_products: int | None = None) -> pd.DataFrame:
+    """Current content of each labelled product with its most recent label; with
+    ``max_products``, of a stratified sample of at most about that many (the labels are
+    sampled first, so only the sample's products are read)."""
     if labels_version is not None:
         latest = lake.version("labels")
         if latest is None or not 0 <= labels_version <= latest:
@@ -52,12 +58,27 @@ def labelled_products(lake: Lake, labels_version: int | None = None) -> pd.DataF
     labels = latest_labels(lake, labels_version)
     if labels.empty:
         return labels
-    products = lake.read("products").to_pandas().drop(columns=["category"])
+    if max_products is not None and len(labels) > max_products:
+        keep = stratified_cap(list(labels["product_id"]), list(labels["category"]),
+                              max_products, (labels["source"] == "review").to_numpy())
+        log.info("training on a stratified sample of %d of %d labelled products (setting "
+                 "train_max_products=%d)", int(keep.sum()), len(labels), max_products)
+        labels = labels[keep]
+    products = _products(lake, set(labels["product_id"])).drop(columns=["category"])
     merged = products.merge(labels[["product_id", "category", "source"]], on="product_id",
                             how="inner")
     # in product order, not file order: compaction or another engine's files change the
     # order rows are read in, and training on the same labels must give the same model
     return merged.sort_values("product_id", kind="stable").reset_index(drop=True)
+
+
+def _products(lake: Lake, product_ids: set[str]) -> pd.DataFrame:
+    """The ``products`` rows of these ids only (the filter is pushed into the scan)."""
+    table = lake.table_or_none("products")
+    if table is None:
+        return lake.read("products").to_pandas()
+    wanted = pa.array(sorted(product_ids), pa.string())
+    return lake.dataset(table).to_table(filter=pc.field("product_id").isin(wanted)).to_pandas()
 
 
 def latest_labels(lake: Lake, labels_version: int | None = None) -> pd.DataFrame:
@@ -94,7 +115,7 @@ def label_changes_since_champion(lake: Lake) -> tuple[int | None, str]:
 
 def labelled_with_vectors(settings: Settings, lake: Lake, labels_version: int | None
                            ) -> tuple[pd.DataFrame, int]:
-    frame = labelled_products(lake, labels_version)
+    frame = labelled_products(lake, labels_version, settings.train_max_products)
     if len(frame) < MIN_LABELLED:
         raise NotEnoughLabelsError(
             f"the lake at {lake.root} holds {len(frame)} labelled products; training needs at "

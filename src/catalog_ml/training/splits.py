@@ -18,6 +18,8 @@ from sklearn.model_selection import train_test_split
 
 from catalog_ml.taxonomy import SEPARATOR
 
+CATEGORY_FLOOR = 50  # a sample keeps up to this many of every category, however small
+
 
 def back_off(labels: list[str], min_examples: int) -> list[str]:
     """Leaves with fewer than ``min_examples`` labelled products are learnt as their parent,
@@ -78,3 +80,38 @@ def partition(product_ids: list[str], labels: list[str], targets: np.ndarray, fo
             "Label more products or lower cv_folds.")
     return Partition(held, np.flatnonzero(~held), np.flatnonzero(held), common,
                      np.flatnonzero(~is_common))
+
+
+def _hash_rank(product_id: str) -> int:
+    return int.from_bytes(hashlib.sha256(b"sample:" + product_id.encode()).digest()[:8], "big")
+
+
+def stratified_cap(product_ids: list[str], labels: list[str], cap: int,
+                   first: np.ndarray | None = None, floor: int = CATEGORY_FLOOR) -> np.ndarray:
+    """A mask of at most about ``cap`` products (more only where every category's floor
+    needs it): each category keeps a share proportional to its size, and at least ``floor``
+    (or all it has). Within a category, ``first`` rows (reviewers' corrections) come first,
+    then the lowest hash of the product id, so the sample is the same products from one
+    retraining to the next and a new label moves it by one product, not all of them."""
+    n = len(labels)
+    if n <= cap:
+        return np.ones(n, dtype=bool)
+    by_category: dict[str, list[int]] = {}
+    for row, label in enumerate(labels):
+        by_category.setdefault(label, []).append(row)
+    sizes = {c: len(rows) for c, rows in by_category.items()}
+
+    def quotas(share: float) -> dict[str, int]:
+        return {c: min(size, max(floor, int(size * share))) for c, size in sizes.items()}
+
+    low, high = 0.0, 1.0  # the largest share whose quotas fit the cap
+    for _ in range(40):
+        middle = (low + high) / 2
+        low, high = (middle, high) if sum(quotas(middle).values()) <= cap else (low, middle)
+    keep = np.zeros(n, dtype=bool)
+    priority = np.zeros(n, dtype=bool) if first is None else np.asarray(first, dtype=bool)
+    for category, quota in quotas(low).items():
+        rows = sorted(by_category[category],
+                      key=lambda r: (not priority[r], _hash_rank(product_ids[r])))
+        keep[rows[:quota]] = True
+    return keep
