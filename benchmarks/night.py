@@ -1,6 +1,7 @@
 """A whole night against its own models, in one run: where the time goes, and what it costs.
 
     .venv/bin/python benchmarks/night.py [--products 5000] [--keep DIR] [--skip-incremental]
+                                         [--device auto|cpu|cuda] [--spark-master local[2]]
 
 On real fashion products with photos (``../shared``), with a champion trained first on other
 products:
@@ -102,7 +103,7 @@ def bare_models(env: dict[str, str], dump: Path) -> dict[str, float]:
     frame = pd.read_parquet(dump / "products.parquet")
     texts = [product_text(t, None, None) for t in frame["title"]]
     uris = [(dump / p).resolve().as_uri() for p in frame["image"]]
-    settings = load_settings(lake=env["CATALOG_ML_LAKE"])
+    settings = load_settings(lake=env["CATALOG_ML_LAKE"], device=env["CATALOG_ML_DEVICE"])
     started = time.perf_counter()
     encoders = Encoders(EncoderSpec.from_settings(settings))
     load = time.perf_counter() - started
@@ -141,6 +142,8 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=5000)
     parser.add_argument("--keep", help="work folder to keep (default: a temporary one)")
     parser.add_argument("--skip-incremental", action="store_true")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--spark-master", default="local[2]")
     args = parser.parse_args()
 
     base = Path(args.keep or tempfile.mkdtemp(prefix="catalog-ml-night-"))
@@ -151,11 +154,14 @@ def main() -> None:
     labelled = write_fashion_dump(base / "labelled", rows.iloc[:300], labelled=True)
     tonight = write_fashion_dump(base / "night", rows.iloc[300:300 + n], labelled=False)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CATALOG_ML_")}
-    env.update(CATALOG_ML_LAKE=str(base / "lake"), CATALOG_ML_SPARK_MASTER="local[2]",
-               CATALOG_ML_CV_FOLDS="2", CATALOG_ML_TRAIN_EPOCHS="10")
+    env.update(CATALOG_ML_LAKE=str(base / "lake"), CATALOG_ML_SPARK_MASTER=args.spark_master,
+               CATALOG_ML_DEVICE=args.device, CATALOG_ML_CV_FOLDS="2",
+               CATALOG_ML_TRAIN_EPOCHS="10")
     print(f"work folder {base}; {n} products with photos", flush=True)
     nightly(env, labelled, "2026-11-01")
+    started = time.perf_counter()
     subprocess.run([CLI, "train"], env=env, check=True, capture_output=True)
+    print(f"train on 300 labelled products: {time.perf_counter() - started:.1f} s", flush=True)
 
     bare = bare_models(env, tonight)
     wall, steps, peaks = nightly(env, tonight, "2026-11-02")
