@@ -1,9 +1,11 @@
 """Step 3 of a night: text and image vectors for products whose content is new, on Spark.
 
 Only (product, content hash) pairs with no embedding for the current encoder version are
-computed, so a night where a tenth of the catalog changed embeds that tenth. One iterator
-pandas UDF runs over Arrow batches with both encoders loaded once per Python worker; a photo
-that cannot be read leaves a null image vector and the product goes on with its text.
+computed, so a night where a tenth of the catalog changed embeds that tenth. Which pairs are
+new is found in the driver (a filtered scan of the embeddings' keys), so a night with nothing
+new starts no Spark. One iterator pandas UDF runs over Arrow batches with both encoders loaded
+once per Python worker; a photo that cannot be read leaves a null image vector and the
+product goes on with its text.
 """
 
 from __future__ import annotations
@@ -14,24 +16,29 @@ import logging
 import math
 import sys
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 from pyspark.sql.types import ArrayType, FloatType, StringType, StructField, StructType
 
 from catalog_ml.config import Settings
 from catalog_ml.features.encoders import EncoderSpec
 from catalog_ml.lake import Lake
 from catalog_ml.lake.spark import get_spark, parallelism
-from catalog_ml.lake.spark_bridge import read_table, write_table
+from catalog_ml.lake.spark_bridge import write_table
 from catalog_ml.pipeline.results import Embedded
-
-if TYPE_CHECKING:
-    from pyspark.sql import DataFrame
+from catalog_ml.pipeline.vectors import without_vectors
 
 log = logging.getLogger(__name__)
 ROWS_PER_PARTITION = 1024
+# below this many products per task, fewer tasks: each task's Python worker loads both encoders
+# (seconds), which a small incremental night would otherwise pay once per core
+MIN_ROWS_PER_TASK = 256
 KEYS = ["product_id", "content_hash"]
+# what the embed step reads of a product
+INPUT = pa.schema([pa.field(name, pa.string()) for name in (
+    *KEYS, "title", "brand", "description", "image_uri")])
 
 
 def _encoders(spec_json: str, parallel_tasks: int, storage_options: dict[str, str]) -> Any:
@@ -79,33 +86,34 @@ def embed_udf(spec_json: str, parallel_tasks: int,
     return embed
 
 
-def embed_products(products: DataFrame, settings: Settings, night: dt.date) -> Embedded:
-    """Embed the rows of ``products`` (product_id, content_hash, title, brand, description,
+def embed_products(rows: pa.Table | pd.DataFrame, settings: Settings, night: dt.date
+                   ) -> Embedded:
+    """Embed the products of ``rows`` (product_id, content_hash, title, brand, description,
     image_uri) that have no vectors yet for the configured encoders."""
     from pyspark.sql import functions as F
 
-    spark = products.sparkSession
     lake = Lake.from_settings(settings)
     spec = EncoderSpec.from_settings(settings).check()
-    done = (read_table(spark, lake, "embeddings")
-            .filter(F.col("encoder_version") == F.lit(spec.version)).select(*KEYS))
-    todo = (products.select(*KEYS, "title", "brand", "description", "image_uri")
-            .dropDuplicates(KEYS).join(done, KEYS, "left_anti")
-            .cache())  # counted, then embedded: the anti-join over all embeddings runs once
-    count = todo.count()
+    table = rows if isinstance(rows, pa.Table) else pa.Table.from_pandas(
+        rows, preserve_index=False)
+    table = table.select(INPUT.names).cast(INPUT)
+    todo = without_vectors(lake, table, spec.version)
+    count = todo.num_rows
     result = Embedded(night=night, encoder_version=spec.version,
-                      candidates=products.select(*KEYS).distinct().count(), embedded=0)
+                      candidates=len(set(zip(*(table.column(k).to_pylist() for k in KEYS),
+                                             strict=True))), embedded=0)
     if count == 0:
-        todo.unpersist()
         log.info("embed: nothing new for %s", spec.version)
         return result
-    tasks = parallelism(spark)
+    spark = get_spark(settings)
+    new = spark.createDataFrame(todo.to_pandas(), ", ".join(f"{f.name} string" for f in INPUT))
+    tasks = min(parallelism(spark), math.ceil(count / MIN_ROWS_PER_TASK))
     partitions = max(tasks, math.ceil(count / ROWS_PER_PARTITION))
     log.info("embed: %d products in %d partitions with %s", count, partitions, spec.version)
-    embed = embed_udf(spec.to_json(), tasks, settings.storage_options)
+    embed = embed_udf(spec.to_json(), tasks, settings.storage_options)  # threads per task
     vectors = (  # batches by key hash, sorted: the same products meet in the same batches
         # on any cluster and in any rerun, so their vectors agree to the last bit
-        todo.repartition(partitions, *KEYS).sortWithinPartitions(*KEYS)
+        new.repartition(partitions, *KEYS).sortWithinPartitions(*KEYS)
         .withColumn("embedded", embed("title", "brand", "description", "image_uri"))
         .select(*KEYS, F.lit(spec.version).alias("encoder_version"),
                 F.col("embedded.text_vector").alias("text_vector"),
@@ -115,12 +123,10 @@ def embed_products(products: DataFrame, settings: Settings, night: dt.date) -> E
                 F.current_timestamp().alias("embedded_at"))
     )
     result.embedded = write_table(vectors, lake, "embeddings")
-    todo.unpersist()
     return result
 
 
 def embed_night(settings: Settings, night: dt.date) -> Embedded:
-    spark = get_spark(settings)
     lake = Lake.from_settings(settings)
-    products = read_table(spark, lake, "product_snapshots", where={"dump_date": night})
+    products = lake.read("product_snapshots", where={"dump_date": night}, columns=INPUT.names)
     return embed_products(products, settings, night)

@@ -23,7 +23,6 @@ from catalog_ml.config import Settings
 from catalog_ml.errors import ConfigError, DataError, MissingEmbeddingsError
 from catalog_ml.features.encoders import EncoderSpec
 from catalog_ml.lake import Lake
-from catalog_ml.lake.spark import get_spark
 from catalog_ml.lake.tables import label_snapshot, label_snapshot_version
 from catalog_ml.models.ensemble import ProductBatch
 from catalog_ml.models.inputs import PriceScale
@@ -120,13 +119,10 @@ def labelled_with_vectors(settings: Settings, lake: Lake, labels_version: int | 
         raise NotEnoughLabelsError(
             f"the lake at {lake.root} holds {len(frame)} labelled products; training needs at "
             f"least {MIN_LABELLED}. Run a night on a dump with a 'category' column first.")
-    spark = get_spark(settings)
     columns = ["product_id", "content_hash", "title", "brand", "description", "image_uri"]
     rows = frame[columns].astype(object).where(frame[columns].notna(), None)
     with lake.writer("embed for training"):
-        embedded = embed_products(
-            spark.createDataFrame(rows, ", ".join(f"{c} string" for c in columns)), settings,
-            dt.datetime.now(dt.UTC).date()).embedded
+        embedded = embed_products(rows, settings, dt.datetime.now(dt.UTC).date()).embedded
     data = attach_vectors(lake, frame, EncoderSpec.from_settings(settings).version)
     if len(data) < len(frame):
         raise MissingEmbeddingsError(

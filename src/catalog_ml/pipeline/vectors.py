@@ -21,16 +21,30 @@ KEYS = ["product_id", "content_hash"]
 VECTOR_COLUMNS = [*KEYS, "text_vector", "image_vector"]
 
 
-def stored_vectors(lake: Lake, content_hashes: Iterable[str], encoder_version: str
-                   ) -> pa.Table:
-    """The rows of ``embeddings`` for these content hashes and this encoder version."""
+def stored_vectors(lake: Lake, content_hashes: Iterable[str], encoder_version: str,
+                   columns: list[str] = VECTOR_COLUMNS) -> pa.Table:
+    """The rows of ``embeddings`` for these content hashes and this encoder version (only
+    ``columns``: the keys alone say which products already have vectors)."""
     wanted = sorted(set(content_hashes))
     table = lake.table_or_none("embeddings")
     if table is None or not wanted:
-        return pa.schema([EMBEDDINGS.schema.field(c) for c in VECTOR_COLUMNS]).empty_table()
+        return pa.schema([EMBEDDINGS.schema.field(c) for c in columns]).empty_table()
     condition = (pc.field("encoder_version") == encoder_version) & pc.field(
-        "content_hash").isin(wanted)
-    return lake.dataset(table).to_table(columns=VECTOR_COLUMNS, filter=condition)
+        "content_hash").isin(pa.array(wanted, pa.string()))
+    return lake.dataset(table).to_table(columns=columns, filter=condition)
+
+
+def without_vectors(lake: Lake, rows: pa.Table, encoder_version: str) -> pa.Table:
+    """The rows (one per product and content hash) that have no stored vectors for these
+    encoders, found in the driver with the filter pushed into the scan: the embeddings'
+    history is never read whole, and a night with nothing new never needs Spark."""
+    unique = pa.Table.from_pandas(rows.to_pandas().drop_duplicates(KEYS), schema=rows.schema,
+                                  preserve_index=False)
+    done = stored_vectors(lake, unique.column("content_hash").to_pylist(), encoder_version,
+                          KEYS)
+    if done.num_rows == 0:
+        return unique
+    return unique.join(done, KEYS, join_type="left anti")
 
 
 def attach_vectors(lake: Lake, frame: pd.DataFrame, encoder_version: str) -> pd.DataFrame:

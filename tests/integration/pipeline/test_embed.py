@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 from PIL import Image
 
@@ -12,6 +13,7 @@ from catalog_ml.lake import Lake
 from catalog_ml.pipeline.embed import embed_products
 
 pytestmark = pytest.mark.spark
+COLUMNS = ["product_id", "content_hash", "title", "brand", "description", "image_uri"]
 
 
 def test_unreadable_photos_leave_a_null_image_vector_and_keep_the_text(spark, settings, tmp_path):
@@ -23,8 +25,7 @@ def test_unreadable_photos_leave_a_null_image_vector_and_keep_the_text(spark, se
             ("b", "h2", "Broken photo lamp", "Kivo", "desc", corrupt.as_uri()),
             ("c", "h3", "Photo gone", None, None, (tmp_path / "gone.jpg").as_uri()),
             ("d", "h4", "No photo at all", None, None, None)]
-    frame = spark.createDataFrame(rows, "product_id string, content_hash string, title string, "
-                                        "brand string, description string, image_uri string")
+    frame = pd.DataFrame(rows, columns=COLUMNS)
     night = dt.date(2026, 11, 2)
     assert embed_products(frame, settings, night).embedded == 4
     stored = {r["product_id"]: r for r in Lake(settings.lake).read("embeddings").to_pylist()}
@@ -37,6 +38,10 @@ def test_unreadable_photos_leave_a_null_image_vector_and_keep_the_text(spark, se
     assert {r["encoder_version"] for r in stored.values()} == {
         EncoderSpec.from_settings(settings).version}
     assert embed_products(frame, settings, night).embedded == 0  # nothing new the 2nd time
+    # the same products again with one new content: only that one is embedded
+    again = pd.concat([frame, frame.iloc[:1].assign(content_hash="h1-new")])
+    result = embed_products(again, settings, night)
+    assert (result.embedded, result.candidates) == (1, 5)
 
 
 def test_photos_over_the_limits_or_on_refused_hosts_get_no_vector_and_no_request(
@@ -46,8 +51,7 @@ def test_photos_over_the_limits_or_on_refused_hosts_get_no_vector_and_no_request
     rows = [("big", "h1", "Huge photo lamp", None, None, bomb.as_uri()),
             ("meta", "h2", "Metadata lamp", None, None, "http://169.254.169.254/latest/x.jpg"),
             ("loop", "h3", "Loopback lamp", None, None, "http://127.0.0.1:9/x.jpg")]
-    frame = spark.createDataFrame(rows, "product_id string, content_hash string, title string, "
-                                        "brand string, description string, image_uri string")
+    frame = pd.DataFrame(rows, columns=COLUMNS)
     assert embed_products(frame, settings, dt.date(2026, 11, 2)).embedded == 3
     stored = {r["product_id"]: r for r in Lake(settings.lake).read("embeddings").to_pylist()}
     assert stored["big"]["image_status"].startswith("refused: declares 400,000,000 pixels")

@@ -36,3 +36,17 @@ def test_attach_vectors_keeps_the_frames_rows_with_one_vector_each(tmp_path):
     joined = attach_vectors(lake, frame, "enc-a")
     assert joined["product_id"].tolist() == ["p0", "p2"]  # p7 has none; p0 once
     assert list(joined["text_vector"].iloc[1]) == [2.0, 1.0]
+
+
+def test_without_vectors_leaves_out_what_is_stored_and_repeats(tmp_path):
+    from catalog_ml.pipeline.vectors import without_vectors
+
+    lake = Lake(str(tmp_path))
+    _embeddings(lake)
+    rows = pa.table({"product_id": ["p1", "p1", "p2", "p9"],
+                     "content_hash": ["h1", "h1", "h2-new", "h9"],
+                     "title": ["one", "one", "two", "nine"],
+                     "brand": pa.array([None] * 4, pa.string())})  # all empty: still joins
+    todo = without_vectors(lake, rows, "enc-a")
+    assert sorted(todo.column("product_id").to_pylist()) == ["p2", "p9"]  # p1 has vectors
+    assert without_vectors(lake, rows, "enc-new").num_rows == 3  # other encoders: all new

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import pytest
+
 from catalog_ml.config import load_settings
 from catalog_ml.validation.contract import load_contract
 from catalog_ml.validation.suite import build_suite
+
+
+@pytest.fixture(autouse=True)
+def gx_context():
+    """A suite is built inside a GX context, as the validator makes one."""
+    import great_expectations as gx
+
+    return gx.get_context(mode="ephemeral")
 
 
 def _by_type(suite) -> dict[str, list]:
