@@ -105,3 +105,34 @@ def test_every_test_folder_mirrors_a_package_of_the_code():
         for folder in (ROOT / "tests" / kind).iterdir():
             if folder.is_dir() and folder.name != "__pycache__":
                 assert (PACKAGE / folder.name).is_dir() or (ROOT / folder.name).is_dir(), folder
+
+
+def module_imports() -> dict[str, set[str]]:
+    """Module -> the package's modules it imports (``from a import b`` counts a.b too)."""
+    paths = {".".join(p.relative_to(PACKAGE.parent).with_suffix("").parts)
+             .removesuffix(".__init__"): p for p in PACKAGE.rglob("*.py")}
+    edges: dict[str, set[str]] = {name: set() for name in paths}
+    for name, path in paths.items():
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            targets = ([node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+                       if isinstance(node, ast.ImportFrom) and node.module and node.level == 0
+                       else [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            edges[name].update(t for t in targets if t in paths and t != name)
+    return edges
+
+
+def test_modules_import_each_other_without_a_circle():
+    """Finer than the packages: no two modules need each other, even through others."""
+    edges = module_imports()
+    done: set[str] = set()
+
+    def visit(node: str, path: list[str]) -> None:
+        for target in sorted(edges[node]):
+            assert target not in path, f"import circle: {' -> '.join([*path, target])}"
+            if target not in done:
+                visit(target, [*path, target])
+        done.add(node)
+
+    for start in sorted(edges):
+        if start not in done:
+            visit(start, [start])
