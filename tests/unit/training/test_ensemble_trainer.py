@@ -10,7 +10,8 @@ from tests.unit.synthetic import labelled
 
 def test_the_report_has_cross_validation_per_view_a_holdout_and_a_threshold(trained):
     data, _, model, report = trained
-    views = {"ensemble", "fusion_net", "text_only", "image_only", "baseline_tfidf_lr"}
+    views = {"ensemble", "fusion_net", "text_only", "image_only", "baseline_tfidf_lr",
+             "baseline_minilm_lr"}
     assert set(report["cross_validation"]) == set(report["cross_validation_pooled"]) == views
     assert set(report["holdout"]["views"]) == views
     leaf = report["cross_validation"]["ensemble"]["level_2"]["accuracy"]
