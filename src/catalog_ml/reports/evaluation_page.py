@@ -54,10 +54,15 @@ def evaluation_html(report: dict[str, Any], title: str = "Model evaluation") -> 
     holdout = report.get("holdout")
     if holdout:
         review = holdout["review"]
+        # the held-out products may reach less deep than the cross-validated ones: a
+        # taxonomy whose leaves sit at different depths, a deepest path held out by no one
+        deepest = f"level_{len(holdout['levels'])}"
         sections.append(section(
             "Held-out products",
-            kpis({"products": holdout["n"], "leaf accuracy": holdout["levels"][leaf]["accuracy"],
-                  "leaf macro-F1": holdout["levels"][leaf]["macro_f1"], "ECE": holdout["ece"],
+            kpis({"products": holdout["n"],
+                  "deepest-level accuracy": holdout["levels"][deepest]["accuracy"],
+                  "deepest-level macro-F1": holdout["levels"][deepest]["macro_f1"],
+                  "ECE": holdout["ece"],
                   "auto-accepted": review["coverage"],
                   "precision of accepted": review["precision"]}),
             table(["model", "level", "accuracy", "macro-F1"],
