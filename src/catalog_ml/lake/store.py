@@ -218,7 +218,10 @@ class Lake:
         columns: list[str] | None = None,
         version: int | None = None,
     ) -> pa.Table:
-        """The table (optionally one slice, some columns) as Arrow; empty when it has no table."""
+        """The table (optionally one slice, some columns) as Arrow; empty when it has no table.
+
+        ``where`` maps a column to a value, or to a collection of values (a set or list: any
+        of them); the filter is pushed into the Parquet scan, so only those rows are read."""
         spec = spec_for(name)
         table = self.table_or_none(name, version=version)
         if table is None:
@@ -228,7 +231,11 @@ class Lake:
         dataset = self.dataset(table)
         expression = None
         for column, value in (where or {}).items():
-            term = pa.compute.field(column) == pa.scalar(value, spec.schema.field(column).type)
+            kind = spec.schema.field(column).type
+            field = pa.compute.field(column)
+            term = (field.isin(pa.array(sorted(value), kind))
+                    if isinstance(value, set | frozenset | list | tuple)
+                    else field == pa.scalar(value, kind))
             expression = term if expression is None else expression & term
         result = dataset.to_table(columns=columns, filter=expression)
         return conform(result, spec) if columns is None else result

@@ -100,8 +100,7 @@ def embed_products(rows: pa.Table | pd.DataFrame, settings: Settings, night: dt.
     todo = without_vectors(lake, table, spec.version)
     count = todo.num_rows
     result = Embedded(night=night, encoder_version=spec.version,
-                      candidates=len(set(zip(*(table.column(k).to_pylist() for k in KEYS),
-                                             strict=True))), embedded=0)
+                      candidates=table.group_by(KEYS).aggregate([]).num_rows, embedded=0)
     if count == 0:
         log.info("embed: nothing new for %s", spec.version)
         return result

@@ -98,9 +98,7 @@ def withdraw_products(lake: Lake, night: dt.date, tonight: set[str]) -> int:
     stale = set(current.filter(touched).column("product_id").to_pylist()) - tonight
     if not stale:
         return 0
-    ids = pa.array(sorted(stale), pa.string())
-    held = lake.dataset(lake.table("product_snapshots")).to_table(
-        filter=pc.field("product_id").isin(ids)).to_pandas()
+    held = lake.read("product_snapshots", where={"product_id": stale}).to_pandas()
     rebuilt = []
     for product_id, rows in held.groupby("product_id"):
         latest = rows.sort_values("dump_date").iloc[-1]

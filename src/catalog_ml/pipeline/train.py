@@ -16,8 +16,6 @@ import logging
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from catalog_ml.config import Settings
 from catalog_ml.errors import ConfigError, DataError, MissingEmbeddingsError
@@ -63,21 +61,13 @@ def labelled_products(lake: Lake, labels_version: int | None = None,
         log.info("training on a stratified sample of %d of %d labelled products (setting "
                  "train_max_products=%d)", int(keep.sum()), len(labels), max_products)
         labels = labels[keep]
-    products = _products(lake, set(labels["product_id"])).drop(columns=["category"])
+    products = lake.read("products", where={"product_id": set(labels["product_id"])}
+                         ).to_pandas().drop(columns=["category"])
     merged = products.merge(labels[["product_id", "category", "source"]], on="product_id",
                             how="inner")
     # in product order, not file order: compaction or another engine's files change the
     # order rows are read in, and training on the same labels must give the same model
     return merged.sort_values("product_id", kind="stable").reset_index(drop=True)
-
-
-def _products(lake: Lake, product_ids: set[str]) -> pd.DataFrame:
-    """The ``products`` rows of these ids only (the filter is pushed into the scan)."""
-    table = lake.table_or_none("products")
-    if table is None:
-        return lake.read("products").to_pandas()
-    wanted = pa.array(sorted(product_ids), pa.string())
-    return lake.dataset(table).to_table(filter=pc.field("product_id").isin(wanted)).to_pandas()
 
 
 def latest_labels(lake: Lake, labels_version: int | None = None) -> pd.DataFrame:

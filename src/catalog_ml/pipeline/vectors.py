@@ -12,7 +12,6 @@ from collections.abc import Iterable
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from catalog_ml.lake import Lake
 from catalog_ml.lake.tables import EMBEDDINGS
@@ -25,13 +24,11 @@ def stored_vectors(lake: Lake, content_hashes: Iterable[str], encoder_version: s
                    columns: list[str] = VECTOR_COLUMNS) -> pa.Table:
     """The rows of ``embeddings`` for these content hashes and this encoder version (only
     ``columns``: the keys alone say which products already have vectors)."""
-    wanted = sorted(set(content_hashes))
-    table = lake.table_or_none("embeddings")
-    if table is None or not wanted:
+    wanted = set(content_hashes)
+    if not wanted:
         return pa.schema([EMBEDDINGS.schema.field(c) for c in columns]).empty_table()
-    condition = (pc.field("encoder_version") == encoder_version) & pc.field(
-        "content_hash").isin(pa.array(wanted, pa.string()))
-    return lake.dataset(table).to_table(columns=columns, filter=condition)
+    return lake.read("embeddings", where={"encoder_version": encoder_version,
+                                          "content_hash": wanted}, columns=columns)
 
 
 def without_vectors(lake: Lake, rows: pa.Table, encoder_version: str) -> pa.Table:

@@ -80,6 +80,21 @@ def test_time_travel_reads_an_older_version(tmp_path):
     assert lake.read("quarantine", version=0).num_rows == 3
 
 
+def test_read_filters_by_a_value_or_by_any_of_a_collection(tmp_path):
+    lake = Lake(str(tmp_path))
+    lake.upsert("products", pa.Table.from_pylist(
+        [product(p, p.upper(), D1 if p != "c" else D2) for p in "abcd"], schema=PRODUCTS.schema))
+
+    def ids(**where) -> list[str]:
+        return sorted(lake.read("products", where=where).column("product_id").to_pylist())
+
+    assert ids(product_id={"a", "c", "zz"}) == ["a", "c"]
+    assert ids(product_id=["b"], dump_date=D1) == ["b"]
+    assert ids(product_id={"a", "c"}, dump_date=D1) == ["a"]
+    assert ids(product_id=set()) == []
+    assert ids(dump_date=D2) == ["c"]
+
+
 def test_reading_a_table_that_does_not_exist_gives_an_empty_table(tmp_path):
     table = Lake(str(tmp_path)).read("labels")
     assert table.num_rows == 0 and table.schema == LABELS.schema
