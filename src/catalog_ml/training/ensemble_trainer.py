@@ -134,10 +134,10 @@ def train_ensemble(data: LabelledProducts, price_scale: PriceScale, encoder_vers
 
 
 def evaluate_holdout(model: EnsembleModel, data: LabelledProducts, labels: list[str],
-                     rows: np.ndarray, view_weights: dict[str, Weights]
+                     held_out: np.ndarray, view_weights: dict[str, Weights]
                      ) -> dict[str, Any]:
-    batch = data.batch.subset(rows)
-    true = [labels[i] for i in rows]
+    batch = data.batch.subset(held_out)
+    true = [labels[i] for i in held_out]
     log_probs, present, _ = model.members.outputs(batch)
     views, decisions = {}, {}
     for view, (weights, temperature) in view_weights.items():
@@ -149,7 +149,7 @@ def evaluate_holdout(model: EnsembleModel, data: LabelledProducts, labels: list[
     return {**views["ensemble"], "views": views,
             "per_class": evaluation.per_class(true, predicted),
             "confusion": evaluation.confusion(true, predicted),
-            "product_ids": [data.product_ids[i] for i in rows]}
+            "product_ids": [data.product_ids[i] for i in held_out]}
 
 
 def headline(report: dict[str, Any]) -> dict[str, Any]:
