@@ -12,10 +12,12 @@ import numpy as np
 from sklearn.model_selection import StratifiedKFold
 
 from catalog_ml.models.ensemble import ProductBatch
+from catalog_ml.models.hierarchy import Hierarchy
 from catalog_ml.models.inputs import PriceScale
+from catalog_ml.training.baseline import NAME as BASELINE
 from catalog_ml.training.baseline import baseline_predictions
-from catalog_ml.training.members import fit_members
-from catalog_ml.training.mixing import Outputs, Weights, decide, fit_weights, rows
+from catalog_ml.training.members import fit_members, timed
+from catalog_ml.training.mixing import Mix, Outputs, decide, fit_weights, rows
 from catalog_ml.training.options import TrainOptions
 from catalog_ml.training.splits import Partition
 
@@ -31,6 +33,8 @@ class OutOfFold:
     present: Outputs
     fold_of: np.ndarray
     baseline: list[str]
+    fit_seconds: dict[str, float]  # per member, over all folds
+    fitted_products: int  # products the folds trained on, summed
 
 
 def out_of_fold(batch: ProductBatch, baseline_text: list[str], labels: list[str],
@@ -41,6 +45,8 @@ def out_of_fold(batch: ProductBatch, baseline_text: list[str], labels: list[str]
     present: Outputs = {}
     fold_of = np.full(len(labels), -1)
     baseline = [""] * len(labels)
+    costs: dict[str, float] = {}
+    fitted = 0
     common, rare = split.common, split.rare
     splitter = StratifiedKFold(folds, shuffle=True, random_state=options.seed)
     for fold, (train_part, test_part) in enumerate(splitter.split(common, targets[common])):
@@ -48,7 +54,8 @@ def out_of_fold(batch: ProductBatch, baseline_text: list[str], labels: list[str]
         test_rows = common[test_part]
         started = time.monotonic()
         members = fit_members(batch.subset(train_rows), [labels[i] for i in train_rows],
-                              classes, price_scale, encoder_version, options)
+                              classes, price_scale, encoder_version, options, costs)
+        fitted += len(train_rows)
         fold_log_probs, fold_present, _ = members.outputs(batch.subset(test_rows))
         for name in fold_log_probs:
             log_probs.setdefault(name, np.zeros((len(labels), len(classes))))
@@ -56,22 +63,24 @@ def out_of_fold(batch: ProductBatch, baseline_text: list[str], labels: list[str]
             log_probs[name][test_rows] = fold_log_probs[name]
             present[name][test_rows] = fold_present[name]
         fold_of[test_rows] = fold
-        for row, guess in zip(test_rows, baseline_predictions(
-                baseline_text, labels, train_rows, test_rows), strict=True):
+        with timed(costs, BASELINE):
+            guesses = baseline_predictions(baseline_text, labels, train_rows, test_rows)
+        for row, guess in zip(test_rows, guesses, strict=True):
             baseline[row] = guess
         say(f"fold {fold + 1}/{folds}: trained on {len(train_rows)}, predicted "
             f"{len(test_rows)} in {time.monotonic() - started:.0f} s")
-    return OutOfFold(log_probs, present, fold_of, baseline)
+    return OutOfFold(log_probs, present, fold_of, baseline, costs, fitted)
 
 
 def nested_view_predictions(oof: OutOfFold, views: dict[str, tuple[str, ...]],
                             common: np.ndarray, tuning: np.ndarray, targets: np.ndarray,
                             classes: list[str], folds: int
-                            ) -> tuple[dict[str, list[str]], dict[str, Weights]]:
+                            ) -> tuple[dict[str, list[str]], dict[str, Mix]]:
     """Per view: its predictions for the ``common`` rows, each fold judged by a mix learnt
     on the ``tuning`` rows of the other folds; and the view's mix learnt on all of them."""
     nested: dict[str, list[str]] = {}
-    view_weights: dict[str, Weights] = {}
+    view_weights: dict[str, Mix] = {}
+    hierarchy = Hierarchy.of(classes)
     for view, names in views.items():
         if not any(n in oof.log_probs for n in names):
             continue
@@ -79,12 +88,12 @@ def nested_view_predictions(oof: OutOfFold, views: dict[str, tuple[str, ...]],
         for fold in range(folds):
             learn = tuning[oof.fold_of[tuning] != fold]
             judge = common[oof.fold_of[common] == fold]
-            weights, temperature = fit_weights(rows(oof.log_probs, learn),
-                                               rows(oof.present, learn), targets[learn], names)
-            predicted, _ = decide(rows(oof.log_probs, judge), rows(oof.present, judge),
-                                  weights, temperature, classes)
+            mix = fit_weights(rows(oof.log_probs, learn), rows(oof.present, learn),
+                              targets[learn], names, hierarchy)
+            predicted, _ = decide(rows(oof.log_probs, judge), rows(oof.present, judge), mix,
+                                  classes, hierarchy)
             guesses.update(zip(judge.tolist(), predicted, strict=True))
         nested[view] = [guesses[i] for i in common.tolist()]
         view_weights[view] = fit_weights(rows(oof.log_probs, tuning), rows(oof.present, tuning),
-                                         targets[tuning], names)
+                                         targets[tuning], names, hierarchy)
     return nested, view_weights

@@ -25,4 +25,4 @@ def test_every_common_product_is_predicted_once_by_a_model_that_did_not_see_it()
     nested, weights = nested_view_predictions(oof, {"lexical_only": ("lexical",)},
                                               split.common, tuning, targets, classes, 3)
     assert len(nested["lexical_only"]) == len(split.common)
-    assert weights["lexical_only"][0] == {"lexical": 1.0}
+    assert weights["lexical_only"].weights == {"lexical": 1.0}
