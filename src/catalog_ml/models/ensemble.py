@@ -28,7 +28,9 @@ from safetensors.numpy import save as save_arrays
 
 from catalog_ml.errors import ArtifactError
 from catalog_ml.lake.files import open_filesystem
+from catalog_ml.models.attribution import modality_shares
 from catalog_ml.models.fusion import FusionClassifier, FusionConfig, batched_forward
+from catalog_ml.models.hierarchy import Hierarchy
 from catalog_ml.models.inputs import ModelInputs, PriceScale, build_inputs
 from catalog_ml.models.lexical import TfidfFeatures, product_document
 from catalog_ml.models.linear import SoftmaxLinear, log_softmax
@@ -74,7 +76,7 @@ class Prediction:
     categories: list[str]
     confidence: np.ndarray  # (n,)
     top_k: list[list[tuple[str, float]]]
-    modality_weights: np.ndarray  # (n, 3): text, image, price, from the fusion net
+    modality_weights: np.ndarray  # (n, 3): text, image, price shares of the decision
 
 
 @dataclass
@@ -135,27 +137,32 @@ class EnsembleModel:
     temperature: float
     review_threshold: float
     metrics: dict[str, Any] = field(default_factory=dict)
+    level_weights: list[float] = field(default_factory=list)  # empty: the likeliest leaf
 
     @property
     def image_dim(self) -> int:
         return self.members.fusion.config.image_dim
 
-    def probabilities(self, batch: ProductBatch) -> tuple[np.ndarray, np.ndarray]:
-        log_probs, present, modality_weights = self.members.outputs(batch)
-        return mixed_probabilities(log_probs, present, self.weights, self.temperature), \
-            modality_weights
-
     def predict(self, batch: ProductBatch, top_k: int = 3) -> Prediction:
-        probabilities, modality_weights = self.probabilities(batch)
-        k = min(top_k, len(self.classes))
-        order = np.argsort(-probabilities, axis=1)[:, :k]
+        """Per product: the decided category (the best path), its probability, the top
+        ``top_k`` (the decision first, then by probability) and the modalities' shares of the
+        decision."""
+        log_probs, present, attention = self.members.outputs(batch)
+        probabilities = mixed_probabilities(log_probs, present, self.weights, self.temperature)
+        n, k = len(batch), min(top_k, len(self.classes))
+        chosen = Hierarchy.of(self.classes).decide(probabilities, self.level_weights)
+        rows = np.arange(n)
+        rest = probabilities.copy()
+        rest[rows, chosen] = -np.inf
+        runner_up = rest.argmax(1) if n else chosen
+        rest[rows, chosen] = np.inf
+        order = np.argsort(-rest, axis=1)[:, :k]
         top = [[(self.classes[j], float(row[j])) for j in js]
                for row, js in zip(probabilities, order, strict=True)]
-        return Prediction(
-            categories=[self.classes[js[0]] for js in order],
-            confidence=probabilities[np.arange(len(batch)), order[:, 0]] if len(batch)
-            else np.zeros(0),
-            top_k=top, modality_weights=modality_weights)
+        shares = modality_shares(log_probs, present, self.weights, chosen, runner_up, attention)
+        return Prediction(categories=[self.classes[i] for i in chosen],
+                          confidence=probabilities[rows, chosen], top_k=top,
+                          modality_weights=shares)
 
     def save(self, folder: str | Path, storage_options: dict[str, str] | None = None) -> str:
         """Write the artifact; returns its SHA-256 (``artifact_digest`` of the two files)."""
@@ -176,6 +183,7 @@ class EnsembleModel:
             "encoder_version": self.encoder_version,
             "weights": self.weights,
             "temperature": self.temperature,
+            "level_weights": self.level_weights,
             "review_threshold": self.review_threshold,
             "metrics": self.metrics,
         }
@@ -257,13 +265,14 @@ class EnsembleModel:
                    weights={str(k): float(v) for k, v in meta["weights"].items()},
                    temperature=float(meta["temperature"]),
                    review_threshold=float(meta["review_threshold"]),
-                   metrics=meta.get("metrics") or {})
+                   metrics=meta.get("metrics") or {},
+                   level_weights=[float(w) for w in meta.get("level_weights") or []])
 
     def consistency_problem(self) -> str | None:
         """What makes this model unusable (it would give NaN or wrong answers), or None."""
         problem = _meta_problem({"classes": self.classes, "temperature": self.temperature,
                                  "review_threshold": self.review_threshold,
-                                 "weights": self.weights})
+                                 "weights": self.weights, "level_weights": self.level_weights})
         if problem:
             return problem
         n = len(self.classes)
@@ -288,8 +297,9 @@ def _meta_problem(meta: dict[str, Any]) -> str | None:
         temperature = float(meta.get("temperature"))  # type: ignore[arg-type]
         threshold = float(meta.get("review_threshold"))  # type: ignore[arg-type]
         weights = {str(k): float(v) for k, v in dict(meta.get("weights") or {}).items()}
+        level_weights = [float(w) for w in meta.get("level_weights") or []]
     except (TypeError, ValueError):
-        return "temperature, review_threshold or weights are not numbers"
+        return "temperature, review_threshold, weights or level_weights are not numbers"
     if not math.isfinite(temperature) or temperature <= 0:
         return f"temperature {temperature!r} is not a positive finite number"
     if not math.isfinite(threshold) or threshold < 0.0:
@@ -301,6 +311,11 @@ def _meta_problem(meta: dict[str, Any]) -> str | None:
     if not all(math.isfinite(w) and w >= 0 for w in weights.values()) or sum(
             weights.values()) <= 0:
         return f"member weights {weights} are not non-negative with a positive sum"
+    depth = Hierarchy.of(classes).depth
+    if len(level_weights) not in (0, depth) or not all(
+            math.isfinite(w) and w >= 0 for w in level_weights):
+        return (f"level_weights {level_weights} are not {depth} non-negative numbers, one per "
+                "level of the classes")
     return None
 
 

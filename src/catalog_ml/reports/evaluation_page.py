@@ -20,6 +20,30 @@ def _levels_table(cross_validation: dict[str, Any]) -> str:
                  rows)
 
 
+def _level_weights_note(level_weights: list[float]) -> str:
+    if not level_weights:
+        return "each product gets its likeliest leaf"
+    return ("each product gets the leaf whose path scores best over the levels, weighted "
+            + ", ".join(f"{w:g}" for w in level_weights) + " from the top level down")
+
+
+def _ablation(cv: dict[str, Any], cost: dict[str, Any]) -> str:
+    """Every view side by side per level, with what its members cost to fit."""
+    levels = list(cv["ensemble"])
+    rows = [[view, *(f"{cv[view][lv]['accuracy']['mean']:.4f} / "
+                     f"{cv[view][lv]['macro_f1']['mean']:.4f}" if lv in cv[view] else "-"
+                     for lv in levels),
+             f"{cost['view_seconds'].get(view, 0):.1f}",
+             f"{cost['view_seconds_per_1000'].get(view, 0):.2f}"]
+            for view in cv]
+    return section(
+        "Ablation", table(["model", *(f"{lv} acc / F1" for lv in levels), "fit s",
+                                "fit s per 1,000"], rows),
+        note=f"cross-validated means; fit seconds over every fold and the final fit "
+             f"({cost['fitted_products']} products fitted in all); embedding is paid once by "
+             "the embed step and is not included")
+
+
 def evaluation_html(report: dict[str, Any], title: str = "Model evaluation") -> str:
     protocol = report["protocol"]
     cv = report["cross_validation"]
@@ -49,8 +73,11 @@ def evaluation_html(report: dict[str, Any], title: str = "Model evaluation") -> 
         section("Ensemble", table(["member", "weight"], [[k, f"{v:.3f}"] for k, v in
                                                          report["weights"].items()]),
                 note=f"temperature {report['temperature']:.3f}, weights learned on "
-                     "out-of-fold predictions"),
+                     "out-of-fold predictions; "
+                     + _level_weights_note(report.get("level_weights") or [])),
     ]
+    if "cost" in report:
+        sections.insert(2, _ablation(cv, report["cost"]))
     holdout = report.get("holdout")
     if holdout:
         review = holdout["review"]

@@ -1,5 +1,6 @@
 """catalog_ml.models.ensemble: combining members and the pickle-free, checksummed artifact."""
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -29,6 +30,33 @@ def test_the_artifact_round_trips_without_pickle(trained, tmp_path):
     np.testing.assert_allclose(first.confidence, second.confidence, rtol=1e-5)
     assert all(len(top) == 3 for top in second.top_k)
     assert set(second.categories) <= set(data.labels)
+
+
+def test_the_decision_its_top_k_and_modality_shares_agree(trained):
+    data, _, model, _ = trained
+    prediction = model.predict(data.batch)
+    assert [top[0][0] for top in prediction.top_k] == prediction.categories
+    assert np.allclose(prediction.modality_weights.sum(1), 1.0)
+    # a model that only listens to the text members owes every decision to the text
+    text_only = dataclasses.replace(model, weights={"lexical": 0.5, "text_linear": 0.5})
+    shares = text_only.predict(data.batch).modality_weights
+    assert np.allclose(shares[:, 0], 1.0) and np.allclose(shares[:, 1:], 0.0)
+    # and one that only listens to the image owes them to the image where there is a photo
+    image_only = dataclasses.replace(model, weights={"image_linear": 1.0})
+    has_image = data.batch.inputs.present[:, 1].numpy()
+    assert np.allclose(image_only.predict(data.batch).modality_weights[has_image, 1], 1.0)
+
+
+def test_level_weights_travel_with_the_artifact_and_bad_ones_are_refused(trained, tmp_path):
+    data, _, model, _ = trained
+    depth = max(len(c.split(" > ")) for c in model.classes)
+    pathwise = dataclasses.replace(model, level_weights=[1.0] * depth)
+    digest = pathwise.save(tmp_path / "ok")
+    assert EnsembleModel.load(tmp_path / "ok", digest).level_weights == [1.0] * depth
+    broken = dataclasses.replace(model, level_weights=[1.0] * (depth + 1))
+    digest = broken.save(tmp_path / "bad")
+    with pytest.raises(ArtifactError, match="level_weights"):
+        EnsembleModel.load(tmp_path / "bad", digest)
 
 
 def test_an_old_or_foreign_artifact_is_refused_with_a_clear_error(tmp_path):

@@ -10,8 +10,8 @@ from tests.unit.synthetic import labelled
 
 def test_the_report_has_cross_validation_per_view_a_holdout_and_a_threshold(trained):
     data, _, model, report = trained
-    views = {"ensemble", "fusion_net", "text_only", "image_only", "baseline_tfidf_lr",
-             "baseline_minilm_lr"}
+    views = {"ensemble", "fusion_net", "text_only", "lexical_only", "image_only",
+             "baseline_tfidf_lr", "baseline_minilm_lr"}
     assert set(report["cross_validation"]) == set(report["cross_validation_pooled"]) == views
     assert set(report["holdout"]["views"]) == views
     leaf = report["cross_validation"]["ensemble"]["level_2"]["accuracy"]
@@ -21,7 +21,22 @@ def test_the_report_has_cross_validation_per_view_a_holdout_and_a_threshold(trai
     assert report["holdout"]["n"] == protocol["holdout"] > 0
     assert sum(model.weights.values()) == pytest.approx(1.0)
     assert model.review_threshold == report["review_threshold"]
+    assert model.level_weights == report["level_weights"]
+    assert report["view_weights"]["ensemble"]["weights"] == model.weights
     assert "<svg" in evaluation_html(report) and "Confusion" in evaluation_html(report)
+
+
+def test_the_ablation_prices_every_view(trained):
+    data, _, _, report = trained
+    cost = report["cost"]
+    assert set(cost["view_seconds"]) == set(report["cross_validation"])
+    assert all(seconds > 0 for seconds in cost["member_seconds"].values())
+    # the ensemble fits every member, so it costs at least as much as any single one
+    assert cost["view_seconds"]["ensemble"] >= max(
+        cost["view_seconds"][v] for v in ("fusion_net", "lexical_only", "image_only"))
+    assert cost["fitted_products"] > len(data.labels)  # the folds and the final fit
+    page = evaluation_html(report)
+    assert "Ablation" in page and "fit s per 1,000" in page
 
 
 def test_the_ensemble_is_at_least_as_good_as_its_best_single_view(trained):
