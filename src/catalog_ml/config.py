@@ -100,6 +100,9 @@ class Settings:
     train_max_products: int = 200_000  # larger: train on a stratified sample (driver memory)
     holdout_share: float = 0.15  # by product-id hash: the same products in every retraining
     review_precision: float = 0.97  # auto-accepted products must be this precise
+    # how sure the threshold's choice must be that review_precision holds (one-sided, on
+    # the out-of-fold sample it is chosen on): 0.99 costs a small catalog most of its coverage
+    review_certainty: float = 0.95
     review_threshold: float = -1.0  # < 0: the model's own, chosen for review_precision
     min_leaf_examples: int = 2  # rarer leaves are learnt as their parent category
     promotion_margin: float = 0.002  # a challenger must beat the champion by this much
@@ -264,6 +267,7 @@ _RANGES: tuple[tuple[str, float, float], ...] = (
     ("train_max_products", 100, 1_000_000_000),
     ("holdout_share", 0.0, 0.9),
     ("review_precision", 0.5, 1.0),
+    ("review_certainty", 0.5, 0.9999),
     ("min_leaf_examples", 1, 1_000_000),
     ("promotion_margin", -1.0, 1.0),  # negative: promote even a slightly worse challenger
     ("top_k", 1, 100),

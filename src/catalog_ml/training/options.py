@@ -34,6 +34,7 @@ class EnsembleOptions:
     folds: int = Settings.cv_folds
     holdout_share: float = Settings.holdout_share
     review_precision: float = Settings.review_precision
+    review_certainty: float = Settings.review_certainty
     min_leaf_examples: int = Settings.min_leaf_examples
     cv_max_products: int = Settings.cv_max_products  # above it, a stratified sample is CV'd
 
@@ -42,5 +43,6 @@ class EnsembleOptions:
         return cls(fusion=TrainOptions.from_settings(settings), folds=settings.cv_folds,
                    holdout_share=settings.holdout_share,
                    review_precision=settings.review_precision,
+                   review_certainty=settings.review_certainty,
                    min_leaf_examples=settings.min_leaf_examples,
                    cv_max_products=settings.cv_max_products)

@@ -24,3 +24,24 @@ def test_when_no_cut_reaches_the_target_everything_goes_to_review():
     threshold = thresholds.review_threshold(confidence, correct, target=0.97)
     assert threshold > 1 and thresholds.coverage_at(confidence, correct, threshold)[
         "coverage"] == 0
+
+
+def small_catalog(rng, n):
+    """Out-of-fold answers of a good model: 99 % right above confidence 0.2, a coin below."""
+    confidence = rng.uniform(0, 1, n)
+    correct = rng.uniform(0, 1, n) < np.where(confidence >= 0.2, 0.99, 0.5)
+    return confidence, correct
+
+
+def test_a_small_catalog_gets_most_of_its_products_accepted_and_the_target_holds():
+    rng = np.random.default_rng(3)
+    confidence, correct = small_catalog(rng, 500)  # ~700 labelled, 15 % held out, OOF
+    threshold = thresholds.review_threshold(confidence, correct, target=0.97)
+    assert thresholds.coverage_at(confidence, correct, threshold)["coverage"] >= 0.75
+    # tomorrow's products from the same model: the accepted ones stay above the target
+    for _ in range(50):
+        fresh = thresholds.coverage_at(*small_catalog(rng, 2000), threshold)
+        assert fresh["precision"] >= 0.97
+    # asking for 99 % certainty on the same sample accepts less
+    strict = thresholds.review_threshold(confidence, correct, target=0.97, certainty=0.99)
+    assert strict > threshold
