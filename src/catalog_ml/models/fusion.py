@@ -2,8 +2,9 @@
 
 Text, image and price are each projected to a common width and tagged with a modality
 embedding. A learned query token attends over the tokens with missing modalities masked out
-(not zero-filled), so a product without a photo or a price is classified from what it has; the
-attention weights are the per-product modality weights stored with each classification.
+(not zero-filled), so a product without a photo or a price is classified from what it has. The
+attention weights split the fusion net's share of a decision among the modalities
+(``catalog_ml.models.attribution``).
 """
 
 from __future__ import annotations
