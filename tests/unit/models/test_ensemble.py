@@ -48,7 +48,7 @@ def test_the_decision_its_top_k_and_modality_shares_agree(trained):
 
 
 def test_level_weights_travel_with_the_artifact_and_bad_ones_are_refused(trained, tmp_path):
-    data, _, model, _ = trained
+    _, _, model, _ = trained
     depth = max(len(c.split(" > ")) for c in model.classes)
     pathwise = dataclasses.replace(model, level_weights=[1.0] * depth)
     digest = pathwise.save(tmp_path / "ok")
