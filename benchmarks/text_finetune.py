@@ -36,23 +36,10 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from catalog_ml.features.runtime import resolve_runtime
 from catalog_ml.features.text import default_text_encoder_path
+from catalog_ml.features.text_adapters import LowRank
 
 FASHION = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "fashion_myntra"
 BATCH, MAX_TOKENS = 32, 32
-
-
-class LowRank(nn.Module):
-    """``base(x) + (x A^T B^T) * alpha / r``: a LoRA adapter around a frozen linear layer."""
-
-    def __init__(self, base: nn.Linear, rank: int = 8, alpha: float = 16.0) -> None:
-        super().__init__()
-        self.base = base
-        self.down = nn.Parameter(torch.randn(rank, base.in_features) * 0.01)
-        self.up = nn.Parameter(torch.zeros(base.out_features, rank))
-        self.scale = alpha / rank
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.base(x) + (x @ self.down.T @ self.up.T) * self.scale
 
 
 class Bench:

@@ -94,6 +94,10 @@ class Settings:
     train_seed: int = 13
     train_validation_share: float = 0.15
     fusion_width: int = 256
+    # fine-tune the text encoder with LoRA adapters as an extra member: auto = where a GPU is
+    # present (on a CPU it costs ~30 s per 1,000 products per fit; see README)
+    text_finetune: str = "auto"  # auto | none | lora
+    text_finetune_epochs: int = 3
     # Ensemble, evaluation and promotion
     cv_folds: int = 5
     cv_max_products: int = 10_000  # larger catalogs are cross-validated on a stratified sample
@@ -262,6 +266,7 @@ _RANGES: tuple[tuple[str, float, float], ...] = (
     ("train_learning_rate", 1e-7, 10),
     ("train_validation_share", 0.01, 0.9),
     ("fusion_width", 8, 8192),
+    ("text_finetune_epochs", 1, 100),
     ("cv_folds", 2, 50),
     ("cv_max_products", 10, 1_000_000_000),
     ("train_max_products", 100, 1_000_000_000),
@@ -294,6 +299,7 @@ def _check(settings: Settings) -> None:
     if not math.isfinite(settings.review_threshold) or settings.review_threshold > 1.0:
         raise ConfigError("setting 'review_threshold' must be at most 1 (negative: the model's)")
     choices = {"precision": ("auto", "fp32", "bf16", "fp16"), "device": ("auto", "cpu", "cuda"),
+               "text_finetune": ("auto", "none", "lora"),
                "image_encoder": IMAGE_ENCODERS, "spark_io": ("auto", "spark", "arrow")}
     for name, allowed in choices.items():
         if getattr(settings, name) not in allowed:

@@ -15,7 +15,8 @@ import numpy as np
 
 from catalog_ml.models.fusion import MODALITIES
 
-MEMBER_MODALITY = {"lexical": "text", "text_linear": "text", "image_linear": "image"}
+MEMBER_MODALITY = {"lexical": "text", "text_linear": "text", "text_tuned": "text",
+                   "image_linear": "image"}
 FUSION = "fusion"
 
 

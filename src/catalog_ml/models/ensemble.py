@@ -27,6 +27,7 @@ from safetensors.numpy import load as load_arrays
 from safetensors.numpy import save as save_arrays
 
 from catalog_ml.errors import ArtifactError
+from catalog_ml.features.text_adapters import AdaptedTextEncoder
 from catalog_ml.lake.files import open_filesystem
 from catalog_ml.models.attribution import modality_shares
 from catalog_ml.models.fusion import FusionClassifier, FusionConfig, batched_forward
@@ -38,8 +39,9 @@ from catalog_ml.models.linear import SoftmaxLinear, log_softmax
 FORMAT = "catalog-ml/ensemble/1"
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "model.json"
-MEMBERS = ("fusion", "lexical", "text_linear", "image_linear")
-TEXT_MEMBERS = ("lexical", "text_linear")
+MEMBERS = ("fusion", "lexical", "text_linear", "image_linear", "text_tuned")
+TEXT_MEMBERS = ("lexical", "text_linear", "text_tuned")
+TUNED = "text_tuned"  # the LoRA-adapted text encoder and its head, when trained with it
 
 
 @dataclass
@@ -80,12 +82,25 @@ class Prediction:
 
 
 @dataclass
+class TunedText:
+    """A member that reads the product's text itself, through the adapted encoder."""
+
+    encoder: AdaptedTextEncoder
+    head: SoftmaxLinear
+    base: str  # the base encoder's folder; "": the shipped MiniLM
+
+    def log_proba(self, documents: list[str]) -> np.ndarray:
+        return self.head.log_proba(self.encoder.encode(documents))
+
+
+@dataclass
 class Members:
     fusion: FusionClassifier
     lexical_features: TfidfFeatures
     lexical: SoftmaxLinear
     text_linear: SoftmaxLinear
     image_linear: SoftmaxLinear | None  # None when no training product had a photo
+    text_tuned: TunedText | None = None  # None unless trained with text_finetune
 
     def fusion_outputs(self, inputs: ModelInputs) -> tuple[np.ndarray, np.ndarray]:
         logits, weights = batched_forward(self.fusion, inputs)
@@ -109,6 +124,9 @@ class Members:
         if self.image_linear is not None:
             log_probs["image_linear"] = self.image_linear.log_proba(batch.inputs.image.numpy())
             present["image_linear"] = has_image
+        if self.text_tuned is not None:
+            log_probs[TUNED] = self.text_tuned.log_proba(batch.documents)
+            present[TUNED] = np.ones(n, dtype=bool)
         return log_probs, present, modality_weights
 
 
@@ -174,6 +192,10 @@ class EnsembleModel:
         arrays.update(self.members.text_linear.tensors("text_linear"))
         if self.members.image_linear is not None:
             arrays.update(self.members.image_linear.tensors("image_linear"))
+        tuned = self.members.text_tuned
+        if tuned is not None:
+            arrays.update(tuned.encoder.tensors(f"{TUNED}.adapter"))
+            arrays.update(tuned.head.tensors(f"{TUNED}.head"))
         meta = {
             "format": FORMAT,
             "classes": self.classes,
@@ -186,6 +208,7 @@ class EnsembleModel:
             "level_weights": self.level_weights,
             "review_threshold": self.review_threshold,
             "metrics": self.metrics,
+            TUNED: {"base": tuned.base} if tuned is not None else None,
         }
         files = {WEIGHTS_FILE: save_arrays(arrays),
                  CONFIG_FILE: json.dumps(meta, indent=1).encode()}
@@ -259,7 +282,8 @@ class EnsembleModel:
             lexical=SoftmaxLinear.from_tensors(arrays, "lexical"),
             text_linear=SoftmaxLinear.from_tensors(arrays, "text_linear"),
             image_linear=SoftmaxLinear.from_tensors(arrays, "image_linear")
-            if "image_linear.coef" in arrays else None)
+            if "image_linear.coef" in arrays else None,
+            text_tuned=_restore_tuned(meta[TUNED], arrays) if meta.get(TUNED) else None)
         return cls(classes=list(meta["classes"]), price_scale=PriceScale(**meta["price_scale"]),
                    encoder_version=str(meta["encoder_version"]), members=members,
                    weights={str(k): float(v) for k, v in meta["weights"].items()},
@@ -277,7 +301,8 @@ class EnsembleModel:
             return problem
         n = len(self.classes)
         heads = {"lexical": self.members.lexical, "text_linear": self.members.text_linear,
-                 "image_linear": self.members.image_linear}
+                 "image_linear": self.members.image_linear,
+                 TUNED: self.members.text_tuned.head if self.members.text_tuned else None}
         for name, head in heads.items():
             if head is not None and (head.coef.shape[0] != n or head.intercept.shape[0] != n):
                 return f"member {name} scores {head.coef.shape[0]} classes, the model has {n}"
@@ -285,6 +310,20 @@ class EnsembleModel:
             return (f"the fusion net scores {self.members.fusion.config.n_classes} classes, "
                     f"the model has {n}")
         return None
+
+
+def _restore_tuned(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> TunedText:
+    """The adapted text member on this machine's copy of its base encoder."""
+    from catalog_ml.features.runtime import resolve_runtime
+    from catalog_ml.features.text import default_text_encoder_path
+
+    base = str(meta.get("base") or "")
+    path = Path(base) if base else default_text_encoder_path()
+    if not (path / "config.json").is_file():
+        raise ValueError(f"the tuned text member needs its base encoder at {path}, which is "
+                         "not a model folder here (setting text_encoder_path)")
+    encoder = AdaptedTextEncoder.restore(path, arrays, f"{TUNED}.adapter", resolve_runtime())
+    return TunedText(encoder, SoftmaxLinear.from_tensors(arrays, f"{TUNED}.head"), base)
 
 
 def _meta_problem(meta: dict[str, Any]) -> str | None:

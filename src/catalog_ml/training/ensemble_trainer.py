@@ -33,7 +33,7 @@ Progress = Callable[[str], None]
 VIEWS: dict[str, tuple[str, ...]] = {
     "ensemble": MEMBERS, "fusion_net": ("fusion",), "text_only": TEXT_MEMBERS,
     "lexical_only": ("lexical",), "image_only": ("image_linear",),
-    "baseline_minilm_lr": ("text_linear",)}
+    "baseline_minilm_lr": ("text_linear",), "text_tuned_only": ("text_tuned",)}
 
 
 @dataclass
@@ -144,7 +144,7 @@ def fit_costs(fit_seconds: dict[str, float], fitted_products: int) -> dict[str, 
     fit, and per 1,000 products fitted: the ablation's cost column (embedding excluded: the
     nightly embed step pays it once for every view)."""
     per_view = {view: sum(fit_seconds.get(m, 0.0) for m in names)
-                for view, names in VIEWS.items()}
+                for view, names in VIEWS.items() if any(m in fit_seconds for m in names)}
     per_view[BASELINE] = fit_seconds.get(BASELINE, 0.0)
     scale = 1000 / max(fitted_products, 1)
     return {"fitted_products": fitted_products,

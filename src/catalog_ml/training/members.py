@@ -6,10 +6,14 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 
-from catalog_ml.models.ensemble import Members, ProductBatch
+from catalog_ml.features.runtime import resolve_runtime
+from catalog_ml.features.text import default_text_encoder_path
+from catalog_ml.features.text_adapters import AdaptedTextEncoder
+from catalog_ml.models.ensemble import TUNED, Members, ProductBatch, TunedText
 from catalog_ml.models.inputs import PriceScale
 from catalog_ml.models.lexical import TfidfFeatures
 from catalog_ml.models.linear import SoftmaxLinear
@@ -56,4 +60,20 @@ def fit_members(batch: ProductBatch, labels: list[str], classes: list[str],
             image_linear = SoftmaxLinear.fit(batch.inputs.image.numpy()[has_image],
                                              targets[has_image], len(classes),
                                              IMAGE_STRENGTH, True, options.seed)
-    return Members(fusion, lexical_features, lexical, text_linear, image_linear)
+    text_tuned = None
+    if options.tunes_text:
+        with timed(costs, TUNED):
+            text_tuned = fit_tuned_text(batch.documents, targets, len(classes), options)
+    return Members(fusion, lexical_features, lexical, text_linear, image_linear, text_tuned)
+
+
+def fit_tuned_text(documents: list[str], targets: np.ndarray, n_classes: int,
+                   options: TrainOptions) -> TunedText:
+    """LoRA adapters on the text encoder, then a logistic regression on its vectors."""
+    path = options.text_encoder_path or str(default_text_encoder_path())
+    runtime = resolve_runtime(options.device, options.precision)
+    encoder = AdaptedTextEncoder.fit(Path(path), documents, targets, n_classes, runtime,
+                                     options.text_finetune_epochs, options.seed)
+    head = SoftmaxLinear.fit(encoder.encode(documents), targets, n_classes, TEXT_STRENGTH,
+                             True, options.seed)
+    return TunedText(encoder, head, options.text_encoder_path)

@@ -20,12 +20,30 @@ class TrainOptions:
     width: int = Settings.fusion_width
     seed: int = Settings.train_seed
     validation_share: float = Settings.train_validation_share
+    text_finetune: str = Settings.text_finetune
+    text_finetune_epochs: int = Settings.text_finetune_epochs
+    text_encoder_path: str = Settings.text_encoder_path  # "": the shipped MiniLM
+    device: str = Settings.device
+    precision: str = Settings.precision
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TrainOptions:
         return cls(epochs=settings.train_epochs, batch_size=settings.train_batch_size,
                    learning_rate=settings.train_learning_rate, width=settings.fusion_width,
-                   seed=settings.train_seed, validation_share=settings.train_validation_share)
+                   seed=settings.train_seed, validation_share=settings.train_validation_share,
+                   text_finetune=settings.text_finetune,
+                   text_finetune_epochs=settings.text_finetune_epochs,
+                   text_encoder_path=settings.text_encoder_path, device=settings.device,
+                   precision=settings.precision)
+
+    @property
+    def tunes_text(self) -> bool:
+        """Whether the LoRA text member is fitted: ``auto`` means where there is a GPU."""
+        if self.text_finetune == "auto":
+            import torch
+
+            return self.device != "cpu" and torch.cuda.is_available()
+        return self.text_finetune == "lora"
 
 
 @dataclass(frozen=True)

@@ -89,3 +89,21 @@ def test_an_unknown_label_snapshot_is_a_clear_error(trained_lake, tmp_path, cli_
     assert main(["train", "--labels-version", "99", "--lake", world.settings.lake]) == 64
     assert "labels has no version 99; its versions are 0 to" in capsys.readouterr().err
     assert world.lake.version("models") == before
+
+
+def test_a_lora_tuned_text_member_trains_and_classifies_a_night_on_spark(labelled_lake,
+                                                                         tmp_path):
+    """text_finetune=lora: the adapters are fitted per fold and for the final model, stored
+    in the artifact, and the Spark workers load them on their base encoder at night."""
+    from catalog_ml.pipeline.train import train_from_lake
+
+    world = labelled_lake.copy(tmp_path)
+    settings = world.settings.replace(text_finetune="lora", text_finetune_epochs=1)
+    result = train_from_lake(settings)
+    assert "text_tuned_only" in result["metrics"]["cross_validation"]
+    model = champion(world.lake).load(world.lake)
+    assert model.members.text_tuned is not None and "text_tuned" in model.weights
+    run_night(settings, NIGHT, world.dump("tonight"))
+    classified = world.lake.read("classifications", where={"run_date": NIGHT}).to_pylist()
+    assert len(classified) == N_NIGHT
+    assert all(abs(sum(row["modality_weights"].values()) - 1) < 1e-6 for row in classified)

@@ -17,10 +17,14 @@ def test_every_option_follows_its_setting():
     settings = load_settings(train_epochs=7, train_batch_size=9, train_learning_rate=0.01,
                              fusion_width=16, train_seed=3, train_validation_share=0.2,
                              cv_folds=4, holdout_share=0.1, review_precision=0.9,
-                             min_leaf_examples=5, cv_max_products=123, review_certainty=0.99)
+                             min_leaf_examples=5, cv_max_products=123, review_certainty=0.99,
+                             text_finetune="lora", text_finetune_epochs=2,
+                             text_encoder_path="/models/bert", device="cpu", precision="fp32")
     options = EnsembleOptions.from_settings(settings)
     assert dataclasses.asdict(options) == {
         "fusion": {"epochs": 7, "batch_size": 9, "learning_rate": 0.01, "width": 16,
-                   "seed": 3, "validation_share": 0.2},
+                   "seed": 3, "validation_share": 0.2, "text_finetune": "lora",
+                   "text_finetune_epochs": 2, "text_encoder_path": "/models/bert",
+                   "device": "cpu", "precision": "fp32"},
         "folds": 4, "holdout_share": 0.1, "review_precision": 0.9, "min_leaf_examples": 5,
         "cv_max_products": 123, "review_certainty": 0.99}
