@@ -3,6 +3,7 @@ a trained model's cross-validation per level and view, with its review threshold
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -16,11 +17,20 @@ VIEWS = ("ensemble", "baseline_tfidf_lr", "baseline_minilm_lr", "fusion_net", "t
          "image_only")
 
 
-def environment(lake: Path) -> dict[str, str]:
-    """This process's environment without any CATALOG_ML_ setting, on ``lake``."""
+def environment(lake: Path, settings: list[str] | None = None) -> dict[str, str]:
+    """This process's environment without any CATALOG_ML_ setting, on ``lake``, plus the
+    ``NAME=VALUE`` settings given (e.g. ``text_finetune=lora``)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CATALOG_ML_")}
     env.update(CATALOG_ML_LAKE=str(lake), CATALOG_ML_SPARK_MASTER="local[2]")
+    for setting in settings or []:
+        name, _, value = setting.partition("=")
+        env[f"CATALOG_ML_{name.strip().upper()}"] = value.strip()
     return env
+
+
+def add_settings_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="a catalog-ml setting for the run, e.g. text_finetune=lora")
 
 
 def run(env: dict[str, str], *args: str) -> str:
@@ -59,10 +69,10 @@ def print_report(report: dict[str, Any]) -> None:
                       "review": {"out_of_fold": oof, "holdout": holdout}}))
 
 
-def night_train_report(base: Path, products: int) -> None:
+def night_train_report(base: Path, products: int, settings: list[str] | None = None) -> None:
     """The labelled dump at ``base/labelled`` through ``nightly`` and ``train`` on a lake at
     ``base/lake``, timed, then the model's report."""
-    env = environment(base / "lake")
+    env = environment(base / "lake", settings)
     print(f"work folder {base}; {products} labelled products", flush=True)
     started = time.perf_counter()
     run(env, "nightly", "--dump", str(base / "labelled"), "--date", "2026-11-01")

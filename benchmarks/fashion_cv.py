@@ -3,7 +3,8 @@ labelled dump (title and photo only; ``--extra`` adds gender, colour, season and
 ``catalog-ml nightly`` then ``catalog-ml train`` (5-fold cross-validation), and per level
 every view of the model against TF-IDF + LR and frozen MiniLM + LR on the same folds.
 
-    .venv/bin/python benchmarks/fashion_cv.py [--extra] [--products 5000] [--keep DIR]
+    .venv/bin/python benchmarks/fashion_cv.py [--extra] [--products 5000] [--set NAME=VALUE]
+                                              [--keep DIR]
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cli_runs import night_train_report
+from cli_runs import add_settings_option, night_train_report
 
 FASHION = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "fashion_myntra"
 EXTRA = {"gender": "gender", "baseColour": "colour", "season": "season", "usage": "usage"}
@@ -43,6 +44,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--extra", action="store_true", help="add the attribute columns")
     parser.add_argument("--products", type=int, default=5000)
+    add_settings_option(parser)
     parser.add_argument("--keep", help="work folder to keep (default: a temporary one)")
     args = parser.parse_args()
     if not FASHION.exists():
@@ -52,7 +54,7 @@ def main() -> None:
     if args.products < len(frame):
         frame = frame.sample(n=args.products, random_state=3)
     write_dump(base / "labelled", frame, args.extra)
-    night_train_report(base, len(frame))
+    night_train_report(base, len(frame), args.set)
 
 if __name__ == "__main__":
     main()

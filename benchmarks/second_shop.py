@@ -2,7 +2,8 @@
 night, ``catalog-ml train``, and per level the ensemble against TF-IDF + LR and frozen MiniLM +
 LR on the same folds, with the review threshold's coverage and precision.
 
-    .venv/bin/python benchmarks/second_shop.py [--labelled 700] [--levels N] [--keep DIR]
+    .venv/bin/python benchmarks/second_shop.py [--labelled 700] [--levels N] [--set NAME=VALUE]
+                                               [--keep DIR]
 
 The export's columns are mapped as a user with another shop would: ``uniq_id`` -> product_id,
 ``product_name`` -> title, ``manufacturer`` -> brand, ``price`` (GBP, empty = unknown) ->
@@ -20,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cli_runs import night_train_report
+from cli_runs import add_settings_option, night_train_report
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT.parent / "shared" / "datasets" / "amazon_uk_toys" / "products.parquet"
@@ -45,6 +46,7 @@ def main() -> None:
     parser.add_argument("--levels", type=int, default=0,
                         help="keep only the top N levels of each label path (0: all): a "
                         "shallower shop from the same products")
+    add_settings_option(parser)
     parser.add_argument("--keep", help="work folder to keep (default: a temporary one)")
     args = parser.parse_args()
     if not SOURCE.exists():
@@ -60,7 +62,7 @@ def main() -> None:
             " > "))
     (base / "labelled").mkdir(parents=True, exist_ok=True)
     as_dump(labelled).to_csv(base / "labelled" / "products.csv", index=False)
-    night_train_report(base, len(labelled))
+    night_train_report(base, len(labelled), args.set)
 
 if __name__ == "__main__":
     main()

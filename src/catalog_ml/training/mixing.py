@@ -104,7 +104,8 @@ def fit_level_weights(probabilities: np.ndarray, targets: np.ndarray, hierarchy:
     if hierarchy.depth < 2:
         return ()
     flat = level_score(targets, probabilities.argmax(1), hierarchy)
-    best_score, best = flat + MIN_GAIN, ()
+    best_score = flat + MIN_GAIN
+    best: tuple[float, ...] = ()
     for upper in UPPER_LEVEL_WEIGHTS[1:]:
         level_weights = tuple(upper_level_weights(hierarchy.depth, upper))
         score = level_score(targets, hierarchy.decide(probabilities, level_weights), hierarchy)
