@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -28,9 +29,18 @@ def environment(lake: Path, settings: list[str] | None = None) -> dict[str, str]
     return env
 
 
-def add_settings_option(parser: argparse.ArgumentParser) -> None:
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """The options every CLI benchmark takes: settings for its runs, a folder to keep."""
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="a catalog-ml setting for the run, e.g. text_finetune=lora")
+    parser.add_argument("--keep", help="work folder to keep (default: a temporary one)")
+
+
+def work_folder(source: Path, keep: str | None, prefix: str) -> Path:
+    """The folder to work in, once the data at ``source`` is there."""
+    if not source.exists():
+        raise SystemExit(f"no data at {source} (../shared beside the clone)")
+    return Path(keep or tempfile.mkdtemp(prefix=prefix))
 
 
 def run(env: dict[str, str], *args: str) -> str:

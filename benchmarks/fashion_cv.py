@@ -12,13 +12,12 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cli_runs import add_settings_option, night_train_report
+from cli_runs import add_run_options, night_train_report, work_folder
 
 FASHION = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "fashion_myntra"
 EXTRA = {"gender": "gender", "baseColour": "colour", "season": "season", "usage": "usage"}
@@ -44,12 +43,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--extra", action="store_true", help="add the attribute columns")
     parser.add_argument("--products", type=int, default=5000)
-    add_settings_option(parser)
-    parser.add_argument("--keep", help="work folder to keep (default: a temporary one)")
+    add_run_options(parser)
     args = parser.parse_args()
-    if not FASHION.exists():
-        raise SystemExit(f"no data at {FASHION} (../shared beside the clone)")
-    base = Path(args.keep or tempfile.mkdtemp(prefix="catalog-ml-fashion-"))
+    base = work_folder(FASHION, args.keep, "catalog-ml-fashion-")
     frame = pd.read_parquet(FASHION / "products.parquet")
     if args.products < len(frame):
         frame = frame.sample(n=args.products, random_state=3)

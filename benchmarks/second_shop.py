@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cli_runs import add_settings_option, night_train_report
+from cli_runs import add_run_options, night_train_report, work_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT.parent / "shared" / "datasets" / "amazon_uk_toys" / "products.parquet"
@@ -46,12 +45,9 @@ def main() -> None:
     parser.add_argument("--levels", type=int, default=0,
                         help="keep only the top N levels of each label path (0: all): a "
                         "shallower shop from the same products")
-    add_settings_option(parser)
-    parser.add_argument("--keep", help="work folder to keep (default: a temporary one)")
+    add_run_options(parser)
     args = parser.parse_args()
-    if not SOURCE.exists():
-        raise SystemExit(f"no data at {SOURCE} (../shared beside the clone)")
-    base = Path(args.keep or tempfile.mkdtemp(prefix="catalog-ml-shop-"))
+    base = work_folder(SOURCE, args.keep, "catalog-ml-shop-")
     frame = pd.read_parquet(SOURCE)
     labelled = frame[frame["amazon_category_and_sub_category"].fillna("").str.strip() != ""]
     if args.labelled:

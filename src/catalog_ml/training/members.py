@@ -6,12 +6,11 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import numpy as np
 
 from catalog_ml.features.runtime import resolve_runtime
-from catalog_ml.features.text import default_text_encoder_path
+from catalog_ml.features.text import text_encoder_folder
 from catalog_ml.features.text_adapters import AdaptedTextEncoder
 from catalog_ml.models.ensemble import TUNED, Members, ProductBatch, TunedText
 from catalog_ml.models.inputs import PriceScale
@@ -37,7 +36,8 @@ def timed(costs: dict[str, float] | None, member: str) -> Iterator[None]:
 def fit_members(batch: ProductBatch, labels: list[str], classes: list[str],
                 price_scale: PriceScale, encoder_version: str, options: TrainOptions,
                 costs: dict[str, float] | None = None) -> Members:
-    """The four members fitted on ``batch``; with ``costs``, each one's fit seconds added to
+    """The members fitted on ``batch`` (the tuned text one only with ``text_finetune``); with
+    ``costs``, each one's fit seconds added to
     it (the TF-IDF features count for the lexical member, which the fusion net shares)."""
     index = {c: i for i, c in enumerate(classes)}
     targets = np.asarray([index[c] for c in labels])
@@ -70,10 +70,10 @@ def fit_members(batch: ProductBatch, labels: list[str], classes: list[str],
 def fit_tuned_text(documents: list[str], targets: np.ndarray, n_classes: int,
                    options: TrainOptions) -> TunedText:
     """LoRA adapters on the text encoder, then a logistic regression on its vectors."""
-    path = options.text_encoder_path or str(default_text_encoder_path())
     runtime = resolve_runtime(options.device, options.precision)
-    encoder = AdaptedTextEncoder.fit(Path(path), documents, targets, n_classes, runtime,
-                                     options.text_finetune_epochs, options.seed)
+    encoder = AdaptedTextEncoder.fit(text_encoder_folder(options.text_encoder_path), documents,
+                                     targets, n_classes, runtime, options.text_finetune_epochs,
+                                     options.seed)
     head = SoftmaxLinear.fit(encoder.encode(documents), targets, n_classes, TEXT_STRENGTH,
                              True, options.seed)
     return TunedText(encoder, head, options.text_encoder_path)
