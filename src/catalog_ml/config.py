@@ -86,6 +86,8 @@ class Settings:
     image_batch_size: int = 32
     precision: str = "auto"  # auto | fp32 | bf16 | fp16
     device: str = "auto"  # auto | cpu | cuda
+    # auto: ONNX Runtime (fp32) on a CPU where onnxruntime is installed, torch on a GPU
+    inference_engine: str = "auto"  # auto | torch | onnx
 
     # Classifier
     train_epochs: int = 60
@@ -299,6 +301,7 @@ def _check(settings: Settings) -> None:
     if not math.isfinite(settings.review_threshold) or settings.review_threshold > 1.0:
         raise ConfigError("setting 'review_threshold' must be at most 1 (negative: the model's)")
     choices = {"precision": ("auto", "fp32", "bf16", "fp16"), "device": ("auto", "cpu", "cuda"),
+               "inference_engine": ("auto", "torch", "onnx"),
                "text_finetune": ("auto", "none", "lora"),
                "image_encoder": IMAGE_ENCODERS, "spark_io": ("auto", "spark", "arrow")}
     for name, allowed in choices.items():

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 import numpy as np
@@ -122,17 +123,29 @@ def load_square(uri: str, size: int, limits: ImageLimits = DEFAULT_LIMITS,
 
 
 class ImageEncoder:
+    """``engine`` = ``torch`` or ``onnx`` (ONNX Runtime on the CPU, fp32; see onnx_engine)."""
+
     def __init__(self, name: str, runtime: Runtime, size: int = 224,
                  weights_path: str | Path | None = None,
                  limits: ImageLimits = DEFAULT_LIMITS,
-                 storage_options: Mapping[str, str] | None = None) -> None:
+                 storage_options: Mapping[str, str] | None = None,
+                 engine: str = "torch") -> None:
         weights = Path(weights_path) if weights_path else _default_weights(name)
         model, self.dim, mean, std = _build(name, weights)
         self.name = name
         self.size = size
         self.runtime = runtime
-        self.model = model.to(device=runtime.device, dtype=runtime.dtype).to(
-            memory_format=torch.channels_last).eval()
+        self.engine = engine
+        self.session: Any = None
+        self.model: torch.nn.Module | None = None
+        if engine == "onnx":
+            from catalog_ml.features.onnx_engine import export_session
+
+            self.session = export_session(model, [torch.zeros(2, 3, size, size)], ["pixels"],
+                                          {"pixels": {0: "batch"}}, torch.get_num_threads())
+        else:
+            self.model = model.to(device=runtime.device, dtype=runtime.dtype).to(
+                memory_format=torch.channels_last).eval()
         self.mean = torch.tensor(mean).view(1, 3, 1, 1) * 255
         self.std = torch.tensor(std).view(1, 3, 1, 1) * 255
         self.remote_failures = 0
@@ -182,9 +195,13 @@ class ImageEncoder:
     def _forward(self, items: list[tuple[int, np.ndarray]],
                  vectors: list[np.ndarray | None]) -> None:
         batch = torch.from_numpy(np.stack([pixels for _, pixels in items])).permute(0, 3, 1, 2)
-        batch = ((batch.float() - self.mean) / self.std).contiguous(
-            memory_format=torch.channels_last)
-        features = self.model(batch.to(device=self.runtime.device, dtype=self.runtime.dtype))
-        features = features.float().cpu().numpy()
+        normalised = (batch.float() - self.mean) / self.std
+        if self.session is not None:
+            features = self.session.run(None, {"pixels": normalised.contiguous().numpy()})[0]
+        else:
+            assert self.model is not None
+            out = self.model(normalised.contiguous(memory_format=torch.channels_last).to(
+                device=self.runtime.device, dtype=self.runtime.dtype))
+            features = out.float().cpu().numpy()
         for (index, _), vector in zip(items, features, strict=True):
             vectors[index] = vector

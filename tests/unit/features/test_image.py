@@ -24,3 +24,18 @@ def test_image_encoder_on_real_photos_and_unreadable_files(tmp_path):
     assert statuses[4].startswith("unreadable") and vectors[4] is None
     assert statuses[5] == "ok" and vectors[5].shape == (1280,)
     assert all(np.isfinite(v).all() and v.std() > 0 for v in vectors[:3])
+
+
+def test_onnx_engine_gives_torch_fp32_vectors():
+    photos = sorted(FASHION.glob("images/*.jpg"))[:5] if FASHION.exists() else []
+    if not photos:
+        pytest.skip("real photos not found beside the clone")
+    uris = [p.as_uri() for p in photos]
+    reference, _ = ImageEncoder("efficientnet-lite0", resolve_runtime("cpu", "fp32")).encode(
+        uris, batch_size=2)
+    onnx = ImageEncoder("efficientnet-lite0", resolve_runtime("cpu", "fp32"), engine="onnx")
+    vectors, statuses = onnx.encode([*uris, None], batch_size=4)
+    assert onnx.model is None and statuses == ["ok"] * 5 + ["none"]
+    for expected, got in zip(reference, vectors, strict=False):
+        cosine = float(expected @ got / np.linalg.norm(expected) / np.linalg.norm(got))
+        assert cosine > 0.99999

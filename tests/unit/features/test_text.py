@@ -37,3 +37,15 @@ def test_bf16_stays_close_to_fp32(text_encoder):
 def test_product_text_puts_title_first():
     assert product_text("Lamp", None, "  ") == "Lamp"
     assert product_text("Lamp", "Kivo", "Brass") == "Lamp. Kivo. Brass"
+
+
+def test_onnx_engine_gives_torch_fp32_vectors(text_encoder):
+    onnx = TextEncoder(default_text_encoder_path(), resolve_runtime("cpu", "fp32"),
+                       engine="onnx")
+    texts = ["Nike Men Black Running Shoes", "Titan Women Analog Watch",
+             "a much longer description " * 20, "x"]
+    torch_vectors, onnx_vectors = text_encoder.encode(texts), onnx.encode(texts, batch_size=3)
+    assert onnx.session is not None and onnx.pooled is None
+    assert (torch_vectors * onnx_vectors).sum(1).min() > 0.99999
+    # the graph takes any batch and length the tokenizer gives it
+    assert onnx.encode(["one"]).shape == (1, 384)
