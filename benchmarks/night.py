@@ -74,17 +74,23 @@ class PeakMemory:
         return {role: round(value / 2**30, 2) for role, value in self.peaks.items()}
 
 
-def nightly(env: dict[str, str], dump: Path, night: str) -> tuple[float, dict[str, Any],
-                                                                    dict[str, float]]:
+def measured(env: dict[str, str], *args: str) -> tuple[float, str, dict[str, float]]:
+    """``catalog-ml ARGS``: wall seconds, stdout and the peak RSS of its process tree."""
     started = time.monotonic()
-    process = subprocess.Popen([CLI, "nightly", "--dump", str(dump), "--date", night], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen([CLI, *args], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
     memory = PeakMemory(process.pid)
     out, err = process.communicate()
     wall = time.monotonic() - started
     peaks = memory.done()
     if process.returncode:
-        raise SystemExit(f"nightly {night} failed:\n{err[-3000:]}")
+        raise SystemExit(f"catalog-ml {' '.join(args)} failed:\n{err[-3000:]}")
+    return wall, out, peaks
+
+
+def nightly(env: dict[str, str], dump: Path, night: str) -> tuple[float, dict[str, Any],
+                                                                    dict[str, float]]:
+    wall, out, peaks = measured(env, "nightly", "--dump", str(dump), "--date", night)
     steps = {m.group(1): json.loads(m.group(2))
              for m in re.finditer(r"^\[[\d-]+\] (\w+): (\{.*\})$", out, re.M)
              if m.group(1) in STEPS}
@@ -104,10 +110,10 @@ def bare_models(env: dict[str, str], dump: Path) -> dict[str, float]:
     texts = [product_text(t, None, None) for t in frame["title"]]
     uris = [(dump / p).resolve().as_uri() for p in frame["image"]]
     settings = load_settings(lake=env["CATALOG_ML_LAKE"], device=env["CATALOG_ML_DEVICE"])
+    set_threads(1)  # one process with every core's threads: the fastest plain loop here
     started = time.perf_counter()
     encoders = Encoders(EncoderSpec.from_settings(settings))
     load = time.perf_counter() - started
-    set_threads(1)  # one process with every core's threads: the fastest plain loop here
     started = time.perf_counter()
     encoders.encode_text(texts)
     text = time.perf_counter() - started
