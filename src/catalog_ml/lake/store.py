@@ -240,6 +240,22 @@ class Lake:
         result = dataset.to_table(columns=columns, filter=expression)
         return conform(result, spec) if columns is None else result
 
+    def partition_values(self, name: str, column: str) -> list[Any]:
+        """The distinct values of a partition column that hold rows now, sorted, from the
+        Delta log alone: no data file is read (a night's classify asks which nights exist)."""
+        table = self.table_or_none(name)
+        if table is None:
+            return []
+        kind = spec_for(name).schema.field(column).type
+        actions = pa.table(table.get_add_actions(flatten=True))
+        key = f"partition.{column}"
+        if key not in actions.column_names:
+            return []
+        values = {v for v in actions.column(key).to_pylist() if v is not None}
+        if pa.types.is_date32(kind):
+            values = {dt.date.fromisoformat(v) if isinstance(v, str) else v for v in values}
+        return sorted(values)
+
     # ---------------------------------------------------------------- writes (one commit each)
     def commit_properties(self, idempotency_key: str | None) -> CommitProperties | None:
         if idempotency_key is None:

@@ -41,12 +41,14 @@ class ModelRecord:
         """Where this lake keeps the artifact (never the path another lake recorded)."""
         return artifact_dir(lake, self.version)
 
-    def verify(self, lake: Lake) -> None:
-        """The artifact's checksum and numbers, without building the model (ArtifactError)."""
+    def verify(self, lake: Lake) -> dict[str, Any]:
+        """The artifact's checksum and numbers, without building the model (ArtifactError);
+        returns its verified metadata (classes, review threshold, ...)."""
         from catalog_ml.models.ensemble import EnsembleModel
 
-        EnsembleModel.verify(self.location(lake), self.artifact_sha256,
-                             lake.storage_options or None)
+        meta, _ = EnsembleModel.verify(self.location(lake), self.artifact_sha256,
+                                       lake.storage_options or None)
+        return meta
 
     def load(self, lake: Lake) -> EnsembleModel:
         """The verified model (ArtifactError when its files fail their checks)."""

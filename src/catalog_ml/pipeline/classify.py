@@ -2,6 +2,15 @@
 
 The night's rows in ``classifications`` are replaced in one commit, so a rerun never leaves
 two rows for a product and date. The model is loaded once per Spark worker.
+
+A product whose content is unchanged since the last classified night, and which the same
+model decided then, keeps the model's answer of that night (category, confidence, top-k,
+modality weights): the model is a pure function of the content, so running it again would
+give the same numbers. Only new or changed products meet the model and their vectors, so a
+night where 1 % of a million products changed classifies ten thousand. The review cut and
+the analyst rules are applied afresh to every row, so a changed threshold or a new rule
+holds for the whole catalog the same night. A changed ``top_k`` or another champion means a
+full run.
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ from catalog_ml.pipeline.results import Classified
 log = logging.getLogger(__name__)
 KEYS = ["product_id", "content_hash"]
 TEXT_COLUMNS = ["title", "brand", "description", "attributes"]  # read by the lexical member
+MODEL_ANSWER = ["category", "confidence", "top_k", "modality_weights"]  # what a model decided
 _MODELS: dict[str, Any] = {}
 
 
@@ -74,16 +84,24 @@ def classification_columns(model: Any, frame: Any, version: str, cut: float, top
         "classified_at": pa.array([now] * n, type=pa.timestamp("us", tz="UTC")).to_pylist(),
         "decided_by": ["model"] * n,
     }
-    if rules:
-        texts = [frame[c].tolist() if c in frame else [None] * n
-                 for c in ("title", "brand", "attributes")]
-        for i, (title, brand, attributes) in enumerate(zip(*texts, strict=True)):
-            rule = rules.decide(title, brand, attributes)
-            if rule is not None:
-                columns["category"][i] = rule.category
-                columns["confidence"][i] = 1.0
-                columns["needs_review"][i] = False
-                columns["decided_by"][i] = rule.rule_id
+    return apply_rules(columns, frame, rules)
+
+
+def apply_rules(columns: dict[str, list[Any]], frame: Any, rules: RuleBook | None
+                ) -> dict[str, list[Any]]:
+    """An analyst rule that matches a row's title / brand / attributes decides it."""
+    if not rules:
+        return columns
+    n = len(frame)
+    texts = [frame[c].tolist() if c in frame else [None] * n
+             for c in ("title", "brand", "attributes")]
+    for i, (title, brand, attributes) in enumerate(zip(*texts, strict=True)):
+        rule = rules.decide(title, brand, attributes)
+        if rule is not None:
+            columns["category"][i] = rule.category
+            columns["confidence"][i] = 1.0
+            columns["needs_review"][i] = False
+            columns["decided_by"][i] = rule.rule_id
     return columns
 
 
@@ -110,24 +128,86 @@ def classify_batches(artifact: str, sha256: str | None, version: str, threshold:
     return run
 
 
+def carried_batches(version: str, cut: float, night: dt.date,
+                    rules: list[Rule] | None = None,
+                    ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """Rows that keep the model's earlier answer: tonight's date, tonight's review cut and
+    rules; the model's columns as they were. Arrow all the way unless a rule may match."""
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        book = RuleBook(rules or [])
+        now = dt.datetime.now(dt.UTC)
+        for batch in batches:
+            n = batch.num_rows
+            confidence = batch.column("confidence").to_numpy(zero_copy_only=False)
+            columns: dict[str, Any] = {
+                "run_date": pa.array([night] * n, pa.date32()),
+                "product_id": batch.column("product_id"),
+                "content_hash": batch.column("content_hash"),
+                "category": batch.column("category"),
+                "confidence": batch.column("confidence"),
+                "top_k": batch.column("top_k"),
+                "model_version": pa.array([version] * n, pa.string()),
+                "needs_review": pa.array(needs_review(confidence, cut), pa.bool_()),
+                "modality_weights": batch.column("modality_weights"),
+                "classified_at": pa.array([now] * n, pa.timestamp("us", tz="UTC")),
+                "decided_by": pa.array(["model"] * n, pa.string()),
+            }
+            if book:
+                decided = ("category", "confidence", "needs_review", "decided_by")
+                lists = {c: columns[c].to_pylist() for c in decided}
+                apply_rules(lists, batch.to_pandas(), book)
+                columns.update({c: pa.array(lists[c], CLASSIFICATIONS.schema.field(c).type)
+                                for c in decided})
+            yield pa.RecordBatch.from_pydict(columns, schema=CLASSIFICATIONS.schema)
+
+    return run
+
+
+def earlier_answers(spark: Any, lake: Lake, night: dt.date, model_version: str, top_k: int
+                    ) -> Any:
+    """The model's answers of the last classified night before this one that still hold:
+    decided by this model version (not by a rule) with ``top_k`` entries. None: no such night."""
+    from pyspark.sql import functions as F
+
+    earlier = [d for d in lake.partition_values("classifications", "run_date") if d < night]
+    if not earlier:
+        return None
+    return (read_table(spark, lake, "classifications", where={"run_date": earlier[-1]})
+            .filter((F.col("model_version") == F.lit(model_version))
+                    & (F.col("decided_by") == F.lit("model"))
+                    & (F.size("top_k") == F.lit(top_k)))
+            .select(*KEYS, *MODEL_ANSWER).dropDuplicates(KEYS))
+
+
 def classify_night(settings: Settings, night: dt.date) -> Classified:
     lake = Lake.from_settings(settings)
     model = champion(lake)
-    if model is not None:
-        model.verify(lake)  # here, so a bad artifact is one clear error, not a worker's
     if model is None:
         log.warning("night %s: no champion model yet; run `catalog-ml train`", night)
         return Classified(night=night, classified=0,
                           skipped="no champion model registered; run `catalog-ml train`")
+    meta = model.verify(lake)  # here, so a bad artifact is one clear error, not a worker's
+    top_k = min(settings.top_k, len(meta["classes"]))
+    cut = (float(meta["review_threshold"]) if settings.review_threshold < 0
+           else settings.review_threshold)
     from pyspark.sql import functions as F
 
     spark = get_spark(settings)
     products = read_table(spark, lake, "product_snapshots", where={"dump_date": night}).select(
         *KEYS, *TEXT_COLUMNS, "price")
+    rules = load_rules(lake)
+    answers = earlier_answers(spark, lake, night, model.version, top_k)
+    carried = None
+    if answers is not None:
+        products = products.join(answers, KEYS, "left").cache()
+        carried = products.filter(F.col("category").isNotNull())
+        products = products.filter(F.col("category").isNull()).drop(*MODEL_ANSWER)
     vectors = (read_table(spark, lake, "embeddings")
                .filter(F.col("encoder_version") == F.lit(model.encoder_version))
                .select(*KEYS, "text_vector", "image_vector").dropDuplicates(KEYS))
     joined = products.join(vectors, KEYS, "left").cache()
+    fresh = joined.count()
     missing = joined.filter("text_vector IS NULL").count()
     if missing:
         joined.unpersist()
@@ -136,12 +216,19 @@ def classify_night(settings: Settings, night: dt.date) -> Classified:
             f"({model.encoder_version}); run the embed step, or retrain if the encoder "
             "settings changed")
     tasks = parallelism(spark)
-    rows = write_table(
-        joined.mapInArrow(
-            classify_batches(model.location(lake), model.artifact_sha256, model.version,
-                             settings.review_threshold, settings.top_k, night, tasks,
-                             lake.storage_options or None, load_rules(lake)),
-            spark_schema(CLASSIFICATIONS.schema)),
-        lake, "classifications", replace={"run_date": night})
+    schema = spark_schema(CLASSIFICATIONS.schema)
+    rows = joined.mapInArrow(
+        classify_batches(model.location(lake), model.artifact_sha256, model.version,
+                         cut, top_k, night, tasks, lake.storage_options or None, rules),
+        schema)
+    if carried is not None:
+        rows = rows.unionByName(carried.mapInArrow(
+            carried_batches(model.version, cut, night, rules), schema))
+    written = write_table(rows, lake, "classifications", replace={"run_date": night})
     joined.unpersist()
-    return Classified(night=night, classified=rows, model_version=model.version)
+    if answers is not None:
+        products.unpersist()
+    log.info("night %s: %d classified, %d of them by the model, %d unchanged since the last "
+             "classified night", night, written, fresh, written - fresh)
+    return Classified(night=night, classified=written, model_version=model.version,
+                      by_model=fresh, carried_over=written - fresh)

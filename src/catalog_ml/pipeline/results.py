@@ -54,6 +54,8 @@ class Embedded(StepResult):
 class Classified(StepResult):
     classified: int
     model_version: str | None = None
+    by_model: int = 0  # new or changed products the model ran on
+    carried_over: int = 0  # unchanged since the last classified night: its answer kept
     skipped: str | None = None  # why nothing was classified (no champion yet)
 
 
