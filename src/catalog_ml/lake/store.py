@@ -256,6 +256,21 @@ class Lake:
             values = {dt.date.fromisoformat(v) if isinstance(v, str) else v for v in values}
         return sorted(values)
 
+    def count_rows(self, name: str, match: Mapping[str, Any]) -> int | None:
+        """Rows in the partition slice ``match`` from the Delta log's file statistics (no data
+        file is read); None when a file has no row count."""
+        table = self.table_or_none(name)
+        if table is None:
+            return 0
+        actions = pa.table(table.get_add_actions(flatten=True)).to_pylist()
+        total = 0
+        for action in actions:
+            if all(str(action.get(f"partition.{c}")) == str(v) for c, v in match.items()):
+                if action.get("num_records") is None:
+                    return None
+                total += int(action["num_records"])
+        return total
+
     # ---------------------------------------------------------------- writes (one commit each)
     def commit_properties(self, idempotency_key: str | None) -> CommitProperties | None:
         if idempotency_key is None:

@@ -18,6 +18,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 from pyspark.sql.types import ArrayType, FloatType, StringType, StructField, StructType
@@ -25,8 +26,9 @@ from pyspark.sql.types import ArrayType, FloatType, StringType, StructField, Str
 from catalog_ml.config import Settings
 from catalog_ml.features.encoders import EncoderSpec
 from catalog_ml.lake import Lake
-from catalog_ml.lake.spark import get_spark, parallelism
+from catalog_ml.lake.spark import get_spark, parallelism, runs_in_driver
 from catalog_ml.lake.spark_bridge import write_table
+from catalog_ml.lake.tables import VECTOR
 from catalog_ml.pipeline.results import Embedded
 from catalog_ml.pipeline.vectors import without_vectors
 
@@ -55,6 +57,19 @@ EMBEDDED = StructType([StructField("text_vector", ArrayType(FloatType())),
                        StructField("image_status", StringType())])
 
 
+def embed_batch(encoders: Any, titles: pd.Series, brands: pd.Series, descriptions: pd.Series,
+                uris: pd.Series) -> pd.DataFrame:
+    """One batch's vectors and photo statuses: the Spark UDF and the driver path alike."""
+    from catalog_ml.features.text import product_text
+
+    texts = [product_text(t, b, d) for t, b, d in zip(
+        titles, brands.where(brands.notna(), None),
+        descriptions.where(descriptions.notna(), None), strict=True)]
+    images, statuses = encoders.encode_images([u if isinstance(u, str) else None for u in uris])
+    return pd.DataFrame({"text_vector": list(encoders.encode_text(texts)),
+                         "image_vector": images, "image_status": statuses})
+
+
 def embed_udf(spec_json: str, parallel_tasks: int,
               storage_options: dict[str, str] | None = None) -> Any:
     """Iterator pandas UDF: (title, brand, description, image URI) batches -> vectors.
@@ -70,18 +85,10 @@ def embed_udf(spec_json: str, parallel_tasks: int,
     def embed(
         batches: Iterator[tuple[pd.Series, pd.Series, pd.Series, pd.Series]],
     ) -> Iterator[pd.DataFrame]:
-        from catalog_ml.features.text import product_text
-
         encoders = _encoders(spec_json, parallel_tasks, options)
         for titles, brands, descriptions, uris in batches:
-            texts = [product_text(t, b, d) for t, b, d in zip(
-                titles, brands.where(brands.notna(), None),
-                descriptions.where(descriptions.notna(), None), strict=True)]
-            images, statuses = encoders.encode_images(
-                [u if isinstance(u, str) else None for u in uris])
-            yield pd.DataFrame({"text_vector": list(encoders.encode_text(texts)),
-                                "image_vector": images, "image_status": statuses})
-            print(f"[catalog-ml embed] {len(texts)} products", file=sys.stderr, flush=True)
+            yield embed_batch(encoders, titles, brands, descriptions, uris)
+            print(f"[catalog-ml embed] {len(titles)} products", file=sys.stderr, flush=True)
 
     return embed
 
@@ -112,6 +119,9 @@ def embed_products(rows: pa.Table | pd.DataFrame, settings: Settings, night: dt.
     if count == 0:
         log.info("embed: nothing new for %s", spec.version)
         return result
+    if runs_in_driver(settings, count):
+        result.embedded = _embed_in_driver(todo, spec, settings, lake, night)
+        return result
     spark = get_spark(settings)
     new = spark.createDataFrame(todo.to_pandas(), ", ".join(f"{f.name} string" for f in INPUT))
     tasks = min(parallelism(spark), math.ceil(count / MIN_ROWS_PER_TASK))
@@ -131,6 +141,47 @@ def embed_products(rows: pa.Table | pd.DataFrame, settings: Settings, night: dt.
     )
     result.embedded = write_table(vectors, lake, "embeddings")
     return result
+
+
+def _embed_in_driver(todo: pa.Table, spec: EncoderSpec, settings: Settings, lake: Lake,
+                     night: dt.date) -> int:
+    """A small night's new products embedded in this process, in key order and batches of
+    ROWS_PER_PARTITION, committed once: no JVM start and no model load per Spark worker."""
+    from catalog_ml.features.encoders import cached_encoders
+    from catalog_ml.features.runtime import set_threads
+
+    set_threads(1)  # this process alone: every core's threads
+    encoders = cached_encoders(spec, settings.storage_options)
+    frame = todo.to_pandas().sort_values(KEYS, kind="stable").reset_index(drop=True)
+    log.info("embed: %d products in the driver with %s", len(frame), spec.version)
+    parts = []
+    for start in range(0, len(frame), ROWS_PER_PARTITION):
+        rows = frame.iloc[start:start + ROWS_PER_PARTITION]
+        vectors = embed_batch(encoders, rows["title"], rows["brand"], rows["description"],
+                              rows["image_uri"])
+        parts.append(pa.table({
+            "product_id": rows["product_id"].tolist(),
+            "content_hash": rows["content_hash"].tolist(),
+            "encoder_version": [spec.version] * len(rows),
+            "text_vector": vector_array(list(vectors["text_vector"])),
+            "image_vector": vector_array(list(vectors["image_vector"])),
+            "image_status": vectors["image_status"].tolist(),
+            "dump_date": [night] * len(rows),
+            "embedded_at": [dt.datetime.now(dt.UTC)] * len(rows),
+        }))
+        log.info("embed: %d of %d products", start + len(rows), len(frame))
+    lake.append("embeddings", pa.concat_tables(parts, promote_options="permissive"))
+    return len(frame)
+
+
+def vector_array(vectors: list[np.ndarray | None]) -> pa.Array:
+    """list<float32> from numpy vectors (None: a null), without a Python float per value."""
+    lengths = np.array([0 if v is None else len(v) for v in vectors], dtype=np.int32)
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+    present = [np.asarray(v, dtype=np.float32) for v in vectors if v is not None]
+    values = np.concatenate(present) if present else np.zeros(0, np.float32)
+    mask = pa.array([v is None for v in vectors], pa.bool_())
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(values), type=VECTOR, mask=mask)
 
 
 def embed_night(settings: Settings, night: dt.date) -> Embedded:

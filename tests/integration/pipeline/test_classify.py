@@ -40,11 +40,13 @@ def test_a_copied_lake_classifies_with_its_own_model_and_refuses_a_tampered_one(
     assert json.loads((original / "model.json").read_text())["classes"] != meta["classes"]
 
 
+@pytest.mark.parametrize("driver_max_products", [0, 10_000], ids=["spark", "driver"])
 def test_unchanged_products_keep_the_models_answer_and_only_changed_ones_meet_the_model(
-        classified_lake, tmp_path):
+        classified_lake, tmp_path, driver_max_products):
     """The next night, with two titles changed: the model runs on those two; the rest keep
     last night's answer to the last digit. A new rule and tonight's review cut still hold for
     every row, and another top_k means a full run."""
+    import dataclasses
     import datetime as dt
 
     import pandas as pd
@@ -52,6 +54,8 @@ def test_unchanged_products_keep_the_models_answer_and_only_changed_ones_meet_th
     from catalog_ml.models.rules import add_rule
 
     world = classified_lake.copy(tmp_path)
+    world = dataclasses.replace(world, settings=world.settings.replace(
+        driver_max_products=driver_max_products))
     lake, next_night = world.lake, NIGHT + dt.timedelta(days=1)
     dump = tmp_path / "next"
     shutil.copytree(world.dump("tonight"), dump)
