@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/night.py [--products 5000] [--keep DIR] [--skip-incremental]
                                          [--device auto|cpu|cuda] [--spark-master local[2]]
+                                         [--driver-max-products N]
 
 On real fashion products with photos (``../shared``), with a champion trained first on other
 products:
@@ -150,6 +151,8 @@ def main() -> None:
     parser.add_argument("--skip-incremental", action="store_true")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--spark-master", default="local[2]")
+    parser.add_argument("--driver-max-products", type=int, default=None,
+                        help="the setting of that name (0: every step on Spark)")
     args = parser.parse_args()
 
     base = Path(args.keep or tempfile.mkdtemp(prefix="catalog-ml-night-"))
@@ -163,6 +166,8 @@ def main() -> None:
     env.update(CATALOG_ML_LAKE=str(base / "lake"), CATALOG_ML_SPARK_MASTER=args.spark_master,
                CATALOG_ML_DEVICE=args.device, CATALOG_ML_CV_FOLDS="2",
                CATALOG_ML_TRAIN_EPOCHS="10")
+    if args.driver_max_products is not None:
+        env["CATALOG_ML_DRIVER_MAX_PRODUCTS"] = str(args.driver_max_products)
     print(f"work folder {base}; {n} products with photos", flush=True)
     nightly(env, labelled, "2026-11-01")
     started = time.perf_counter()
