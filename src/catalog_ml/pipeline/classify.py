@@ -107,19 +107,19 @@ def apply_rules(columns: dict[str, list[Any]], frame: Any, rules: RuleBook | Non
     return columns
 
 
-def classify_batches(artifact: str, sha256: str | None, version: str, threshold: float,
+def classify_batches(artifact: str, sha256: str | None, version: str, cut: float,
                      top_k: int, night: dt.date, parallel_tasks: int,
                      storage_options: dict[str, str] | None = None,
                      rules: list[Rule] | None = None,
                      ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
-    """``threshold`` < 0: the model's own review threshold (chosen for a target precision)."""
+    """``cut``: the review threshold, resolved by ``classify_night`` (the model's own unless
+    the setting ``review_threshold`` names one)."""
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         from catalog_ml.features.runtime import set_threads
 
         set_threads(parallel_tasks)
         model = _model(artifact, sha256, storage_options)
-        cut = model.review_threshold if threshold < 0 else threshold
         book = RuleBook(rules or [])
         for batch in batches:
             yield pa.RecordBatch.from_pydict(
@@ -166,16 +166,29 @@ def carried_batches(version: str, cut: float, night: dt.date,
     return run
 
 
+def last_classified_night(lake: Lake, night: dt.date) -> dt.date | None:
+    """The latest night before ``night`` with classifications (from the Delta log)."""
+    earlier = [d for d in lake.partition_values("classifications", "run_date") if d < night]
+    return earlier[-1] if earlier else None
+
+
+def missing_embeddings(night: dt.date, missing: int, encoder_version: str
+                       ) -> MissingEmbeddingsError:
+    return MissingEmbeddingsError(
+        f"night {night}: {missing} products have no embeddings for the champion's encoders "
+        f"({encoder_version}); run the embed step, or retrain if the encoder settings changed")
+
+
 def earlier_answers(spark: Any, lake: Lake, night: dt.date, model_version: str, top_k: int
                     ) -> Any:
     """The model's answers of the last classified night before this one that still hold:
     decided by this model version (not by a rule) with ``top_k`` entries. None: no such night."""
     from pyspark.sql import functions as F
 
-    earlier = [d for d in lake.partition_values("classifications", "run_date") if d < night]
-    if not earlier:
+    previous = last_classified_night(lake, night)
+    if previous is None:
         return None
-    return (read_table(spark, lake, "classifications", where={"run_date": earlier[-1]})
+    return (read_table(spark, lake, "classifications", where={"run_date": previous})
             .filter((F.col("model_version") == F.lit(model_version))
                     & (F.col("decided_by") == F.lit("model"))
                     & (F.size("top_k") == F.lit(top_k)))
@@ -217,10 +230,7 @@ def classify_night(settings: Settings, night: dt.date) -> Classified:
     missing = joined.filter("text_vector IS NULL").count()
     if missing:
         joined.unpersist()
-        raise MissingEmbeddingsError(
-            f"night {night}: {missing} products have no embeddings for the champion's encoders "
-            f"({model.encoder_version}); run the embed step, or retrain if the encoder "
-            "settings changed")
+        raise missing_embeddings(night, missing, model.encoder_version)
     tasks = parallelism(spark)
     schema = spark_schema(CLASSIFICATIONS.schema)
     rows = joined.mapInArrow(
@@ -265,9 +275,9 @@ def _classify_in_driver(lake: Lake, model: Any, night: dt.date, top_k: int, cut:
     products = lake.read("product_snapshots", where={"dump_date": night},
                          columns=[*KEYS, *TEXT_COLUMNS, "price"])
     carried = None
-    previous = [d for d in lake.partition_values("classifications", "run_date") if d < night]
-    if previous:
-        answers = lake.read("classifications", where={"run_date": previous[-1]})
+    previous = last_classified_night(lake, night)
+    if previous is not None:
+        answers = lake.read("classifications", where={"run_date": previous})
         keep = pc.and_(pc.and_(pc.equal(answers["model_version"], model.version),
                                pc.equal(answers["decided_by"], "model")),
                        pc.equal(pc.list_value_length(answers["top_k"]), top_k))
@@ -280,10 +290,7 @@ def _classify_in_driver(lake: Lake, model: Any, night: dt.date, top_k: int, cut:
     products = _attach(products, vectors, ["text_vector", "image_vector"])
     missing = products["text_vector"].null_count
     if missing:
-        raise MissingEmbeddingsError(
-            f"night {night}: {missing} products have no embeddings for the champion's encoders "
-            f"({model.encoder_version}); run the embed step, or retrain if the encoder "
-            "settings changed")
+        raise missing_embeddings(night, missing, model.encoder_version)
     batches = list(classify_batches(model.location(lake), model.artifact_sha256, model.version,
                                     cut, top_k, night, 1, lake.storage_options or None, rules)(
         iter(products.to_batches(max_chunksize=2048))))
