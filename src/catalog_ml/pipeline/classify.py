@@ -6,11 +6,12 @@ two rows for a product and date. The model is loaded once per Spark worker.
 A product whose content is unchanged since the last classified night, and which the same
 model decided then, keeps the model's answer of that night (category, confidence, top-k,
 modality weights): the model is a pure function of the content, so running it again would
-give the same numbers. Only new or changed products meet the model and their vectors, so a
-night where 1 % of a million products changed classifies ten thousand. The review cut and
-the analyst rules are applied afresh to every row, so a changed threshold or a new rule
-holds for the whole catalog the same night. A changed ``top_k`` or another champion means a
-full run.
+give the same numbers (nearly: float32 sums depend on how a cluster batched the rows, so a
+rerun keeps its own night's answers and repeats it to the last digit). Only new or changed
+products meet the model and their vectors, so a night where 1 % of a million products
+changed classifies ten thousand. The review cut and the analyst rules are applied afresh to
+every row, so a changed threshold or a new rule holds for the whole catalog the same night.
+A changed ``top_k`` or another champion means a full run.
 """
 
 from __future__ import annotations
@@ -167,8 +168,10 @@ def carried_batches(version: str, cut: float, night: dt.date,
 
 
 def last_classified_night(lake: Lake, night: dt.date) -> dt.date | None:
-    """The latest night before ``night`` with classifications (from the Delta log)."""
-    earlier = [d for d in lake.partition_values("classifications", "run_date") if d < night]
+    """The latest night up to ``night`` with classifications (from the Delta log). A rerun
+    finds its own night: batches on a cluster differ from run to run and float32 sums with
+    them, so only keeping its own answers repeats a night to the last digit."""
+    earlier = [d for d in lake.partition_values("classifications", "run_date") if d <= night]
     return earlier[-1] if earlier else None
 
 
@@ -181,7 +184,7 @@ def missing_embeddings(night: dt.date, missing: int, encoder_version: str
 
 def earlier_answers(spark: Any, lake: Lake, night: dt.date, model_version: str, top_k: int
                     ) -> Any:
-    """The model's answers of the last classified night before this one that still hold:
+    """The model's answers of the last classified night (this one on a rerun) that still hold:
     decided by this model version (not by a rule) with ``top_k`` entries. None: no such night."""
     from pyspark.sql import functions as F
 
