@@ -34,8 +34,8 @@ from sklearn.model_selection import StratifiedKFold
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+from catalog_ml.features.model_files import default_text_encoder_path
 from catalog_ml.features.runtime import resolve_runtime
-from catalog_ml.features.text import default_text_encoder_path
 from catalog_ml.features.text_adapters import LowRank
 
 FASHION = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "fashion_myntra"

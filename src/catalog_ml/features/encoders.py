@@ -50,7 +50,7 @@ class EncoderSpec:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EncoderSpec:
-        from catalog_ml.features.text import text_encoder_folder
+        from catalog_ml.features.model_files import text_encoder_folder
 
         return cls(
             text_path=str(text_encoder_folder(settings.text_encoder_path)),
@@ -85,8 +85,7 @@ class EncoderSpec:
 
     def check(self) -> EncoderSpec:
         """ConfigError naming the setting when a model file is missing (before any Spark job)."""
-        from catalog_ml.features.image import check_image_weights
-        from catalog_ml.features.text import check_text_encoder
+        from catalog_ml.features.model_files import check_image_weights, check_text_encoder
 
         check_text_encoder(Path(self.text_path))
         check_image_weights(self.image_encoder, self.image_weights_path)
@@ -98,7 +97,7 @@ class EncoderSpec:
 
 def _model_name(path: Path) -> str:
     """The shipped MiniLM by its name; any other folder by name and a digest of its config."""
-    from catalog_ml.features.text import default_text_encoder_path
+    from catalog_ml.features.model_files import default_text_encoder_path
 
     if path.resolve() == default_text_encoder_path().resolve():
         return "all-MiniLM-L6-v2"

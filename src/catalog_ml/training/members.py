@@ -9,8 +9,8 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from catalog_ml.features.model_files import text_encoder_folder
 from catalog_ml.features.runtime import resolve_runtime
-from catalog_ml.features.text import text_encoder_folder
 from catalog_ml.features.text_adapters import AdaptedTextEncoder
 from catalog_ml.models.ensemble import TUNED, Members, ProductBatch, TunedText
 from catalog_ml.models.inputs import PriceScale

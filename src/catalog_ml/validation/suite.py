@@ -7,14 +7,14 @@ expectations judge the dump as a whole: when one fails the night stops.
 
 from __future__ import annotations
 
-from typing import Any
-
-import great_expectations as gx
-import great_expectations.expectations as gxe
+from typing import TYPE_CHECKING, Any
 
 from catalog_ml.config import Settings
 from catalog_ml.validation.contract import DumpContract
 from catalog_ml.validation.images import OK_STATES
+
+if TYPE_CHECKING:  # imported when a suite is built: seconds, which a night overlaps
+    import great_expectations as gx
 
 # A decimal number as text, optionally signed, with exponent; infinity is matched here so that
 # the range check can name it (the message "must be finite" beats "not a number").
@@ -28,6 +28,9 @@ def _meta(field: str, message: str, gate: bool = False) -> dict[str, Any]:
 
 
 def build_suite(contract: DumpContract, settings: Settings) -> gx.ExpectationSuite:
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
     product_id_max = contract.prop("product_id")["maxLength"]
     expectations: list[gxe.Expectation] = [
         gxe.ExpectTableRowCountToBeBetween(

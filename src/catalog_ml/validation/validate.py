@@ -157,6 +157,19 @@ def _definition(settings: Settings) -> Any:
     return _DEFINITIONS[key]
 
 
+def prepare_gx(settings: Settings) -> threading.Thread:
+    """Import Great Expectations and build the suite in a thread (seconds of imports), while
+    the caller reads the dump and checks its photos, whose file reads and decoding release
+    the GIL."""
+    def build() -> None:
+        with _GX_LOCK:
+            _definition(settings)
+
+    thread = threading.Thread(target=build, name="catalog-ml-gx", daemon=True)
+    thread.start()
+    return thread
+
+
 def _run_gx(frame: pd.DataFrame, settings: Settings) -> Any:
     with _GX_LOCK:  # one GX context per process: its runs do not interleave
         return _definition(settings).run(
@@ -184,6 +197,7 @@ def validate_dump(folder: str | Path, night: dt.date, settings: Settings,
 
     ``taxonomy``: the lake's known categories; empty before the first labelled night, when
     the dump's own labels found the taxonomy."""
+    prepare_gx(settings)  # its imports overlap reading the dump and checking its photos
     return validate_raw(read_dump(folder, settings.storage_options), night, settings, taxonomy)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 
 import numpy as np
 import pandas as pd
@@ -19,11 +20,14 @@ def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def test_a_small_night_in_the_driver_equals_the_spark_night(trained_lake, classified_lake,
-                                                            tmp_path):
+                                                            tmp_path, caplog):
+    """The encoders load in a second process while the night validates, and embed there."""
     world = trained_lake.copy(tmp_path)
     settings = world.settings.replace(driver_max_products=10_000)
     world = dataclasses.replace(world, settings=settings)
-    results = run_night(settings, NIGHT, world.dump("tonight"))
+    with caplog.at_level(logging.INFO, logger="catalog_ml.pipeline.embed"):
+        results = run_night(settings, NIGHT, world.dump("tonight"))
+    assert "encoders loaded while validating" in caplog.text
     assert results["embed"].embedded == classified_lake.outcome["embed"].embedded > 0
     assert results["classify"].classified == N_NIGHT
 

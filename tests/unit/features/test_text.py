@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
+from catalog_ml.features.model_files import default_text_encoder_path
 from catalog_ml.features.runtime import resolve_runtime
-from catalog_ml.features.text import TextEncoder, default_text_encoder_path, product_text
+from catalog_ml.features.text import TextEncoder, product_text
 
 
 @pytest.fixture(scope="module")

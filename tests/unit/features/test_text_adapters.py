@@ -5,8 +5,8 @@ import itertools
 import numpy as np
 import pytest
 
+from catalog_ml.features.model_files import default_text_encoder_path
 from catalog_ml.features.runtime import resolve_runtime
-from catalog_ml.features.text import default_text_encoder_path
 from catalog_ml.features.text_adapters import AdaptedTextEncoder
 
 # two article types whose titles share every word but one, a third apart
