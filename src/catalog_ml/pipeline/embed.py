@@ -98,6 +98,9 @@ def embed_products(rows: pa.Table | pd.DataFrame, settings: Settings, night: dt.
     if runs_in_driver(settings, count):
         result.embedded = _embed_in_driver(todo, spec, settings, lake, night)
         return result
+    from catalog_ml.pipeline.warm_encoders import release
+
+    release(spec.to_json())  # the encoders load in the Spark workers instead
     spark = get_spark(settings)
     new = spark.createDataFrame(todo.to_pandas(), ", ".join(f"{f.name} string" for f in INPUT))
     tasks = min(parallelism(spark), math.ceil(count / MIN_ROWS_PER_TASK))

@@ -151,6 +151,10 @@ class WarmEncoders:
                              "image_vector": list(_vectors(answer["image_vector"])),
                              "image_status": answer["image_status"].to_pylist()})
 
+    @property
+    def stopped(self) -> bool:
+        return self._conn.closed
+
     def alive(self) -> bool:
         return self._process.poll() is None
 
@@ -159,6 +163,9 @@ class WarmEncoders:
         self._process.wait(10)
 
     def close(self) -> None:
+        """Stop the child; again later is a no-op."""
+        if self.stopped:
+            return
         if self.alive():
             with contextlib.suppress(OSError, ValueError):
                 self._conn.send_bytes(STOP)
@@ -180,7 +187,7 @@ def _vectors(column: pa.ChunkedArray) -> list[Any]:
 def warm_for(spec_json: str) -> WarmEncoders | None:
     """The ready process holding these encoders, or None (embed in this process)."""
     warm = _WARM.get(spec_json)
-    if warm is None or not warm.ready():
+    if warm is None or warm.stopped or not warm.ready():
         return None
     return warm
 
@@ -195,6 +202,14 @@ def preload_classifier() -> threading.Thread:
     thread = threading.Thread(target=load, name="catalog-ml-preload", daemon=True)
     thread.start()
     return thread
+
+
+def release(spec_json: str) -> None:
+    """Stop the process holding these encoders now: the night embeds on Spark after all
+    (more than ``driver_max_products``), so its memory is better given back."""
+    warm = _WARM.get(spec_json)
+    if warm is not None:
+        warm.close()
 
 
 @contextlib.contextmanager

@@ -14,7 +14,13 @@ from catalog_ml.config import load_settings
 from catalog_ml.errors import EnvironmentFault
 from catalog_ml.features.encoders import EncoderSpec
 from catalog_ml.pipeline.embed_batches import embed_batch, worker_encoders
-from catalog_ml.pipeline.warm_encoders import WarmEncoders, warm_encoders, warm_for
+from catalog_ml.pipeline.warm_encoders import (
+    _WARM,
+    WarmEncoders,
+    release,
+    warm_encoders,
+    warm_for,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -50,6 +56,7 @@ def test_the_child_embeds_what_this_process_would_and_a_dead_child_is_an_error(t
             warm.embed(rows)
     finally:
         warm.close()
+        warm.close()  # a second close is a no-op
     assert not warm.alive()
 
 
@@ -64,6 +71,12 @@ def test_a_child_that_cannot_load_leaves_the_embedding_to_this_process(tmp_path,
 
 
 def test_no_child_where_the_night_runs_on_spark_or_the_setting_is_off():
+    settings = load_settings()
+    spec_json = EncoderSpec.from_settings(settings).to_json()
+    with warm_encoders(settings):
+        warm = _WARM[spec_json]
+        release(spec_json)  # the embed step found the night too big for the driver
+        assert warm_for(spec_json) is None and not warm.alive()
     for settings in (load_settings(driver_max_products=0), load_settings(warm_encoders=False),
                      load_settings(spark_master="spark://127.0.0.1:7077")):
         with warm_encoders(settings):
