@@ -251,7 +251,10 @@ class Lake:
         key = f"partition.{column}"
         if key not in actions.column_names:
             return []
-        values = {v for v in actions.column(key).to_pylist() if v is not None}
+        counts = (actions.column("num_records").to_pylist() if "num_records" in
+                  actions.column_names else [None] * actions.num_rows)
+        values = {v for v, n in zip(actions.column(key).to_pylist(), counts, strict=True)
+                  if v is not None and n != 0}  # an empty file holds no night
         if pa.types.is_date32(kind):
             values = {dt.date.fromisoformat(v) if isinstance(v, str) else v for v in values}
         return sorted(values)

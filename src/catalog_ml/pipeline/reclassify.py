@@ -6,8 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-import pyarrow.compute as pc
-
 from catalog_ml.config import Settings
 from catalog_ml.lake import Lake
 from catalog_ml.pipeline.classify import classify_night
@@ -19,8 +17,8 @@ log = logging.getLogger(__name__)
 
 
 def latest_night(lake: Lake) -> dt.date | None:
-    nights = lake.read("product_snapshots", columns=["dump_date"]).column("dump_date")
-    return None if len(nights) == 0 else pc.max(nights).as_py()
+    nights = lake.partition_values("product_snapshots", "dump_date")  # the Delta log alone
+    return nights[-1] if nights else None
 
 
 def reclassify_latest(settings: Settings) -> Reclassified:

@@ -6,8 +6,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from catalog_ml.lake import Lake
 
@@ -29,10 +27,10 @@ class NightData:
 
 
 def previous_night(lake: Lake, night: dt.date) -> dt.date | None:
-    """The latest earlier night that has valid products in the lake."""
-    nights = lake.read("product_snapshots", columns=["dump_date"]).column("dump_date")
-    earlier = pc.filter(nights, pc.less(nights, pa.scalar(night, pa.date32())))
-    return None if len(earlier) == 0 else pc.max(earlier).as_py()
+    """The latest earlier night that has valid products in the lake (from the Delta log: a
+    million-product lake's dates are not read)."""
+    earlier = [d for d in lake.partition_values("product_snapshots", "dump_date") if d < night]
+    return earlier[-1] if earlier else None
 
 
 def _classified(lake: Lake, night: dt.date, snapshot: pd.DataFrame) -> pd.DataFrame:

@@ -35,6 +35,16 @@ def test_replacing_with_nothing_empties_the_slice(tmp_path):
     assert lake.read("quarantine").num_rows == 0
 
 
+def test_partition_values_lists_the_nights_that_hold_rows_from_the_log(tmp_path):
+    lake = Lake(str(tmp_path))
+    assert lake.partition_values("quarantine", "dump_date") == []
+    lake.replace_slice("quarantine", quarantine_rows(D2, 2), {"dump_date": D2})
+    lake.replace_slice("quarantine", quarantine_rows(D1, 3), {"dump_date": D1})
+    assert lake.partition_values("quarantine", "dump_date") == [D1, D2]
+    lake.replace_slice("quarantine", quarantine_rows(D2, 0), {"dump_date": D2})
+    assert lake.partition_values("quarantine", "dump_date") == [D1]
+
+
 def test_replace_slice_refuses_rows_outside_the_slice(tmp_path):
     lake = Lake(str(tmp_path))
     with pytest.raises(ValueError, match="outside the slice"):
