@@ -11,6 +11,7 @@ product goes on with its text.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import math
 import sys
@@ -26,7 +27,7 @@ from catalog_ml.features.encoders import EncoderSpec
 from catalog_ml.lake import Lake
 from catalog_ml.lake.spark import get_spark, parallelism, runs_in_driver
 from catalog_ml.lake.spark_bridge import write_table
-from catalog_ml.pipeline.embed_batches import embed_batch, vector_array, worker_encoders
+from catalog_ml.pipeline.embed_batches import embed_batch, embed_rows, worker_encoders
 from catalog_ml.pipeline.results import Embedded
 from catalog_ml.pipeline.vectors import without_vectors
 
@@ -131,29 +132,26 @@ def _embed_in_driver(todo: pa.Table, spec: EncoderSpec, settings: Settings, lake
 
     warm = warm_for(spec.to_json())
     if warm is not None:
-        embed_rows = warm.embed
+        embed = warm.embed
         preload_classifier()  # the next step's imports, while this process waits
     else:
         # one task: this process gets every core's threads
-        encoders = worker_encoders(spec.to_json(), 1, settings.storage_options or {})
-
-        def embed_rows(rows: pd.DataFrame) -> pd.DataFrame:
-            return embed_batch(encoders, rows["title"], rows["brand"], rows["description"],
-                               rows["image_uri"])
+        embed = functools.partial(embed_rows, worker_encoders(
+            spec.to_json(), 1, settings.storage_options or {}))
     frame = todo.to_pandas().sort_values(KEYS, kind="stable").reset_index(drop=True)
     log.info("embed: %d products in the driver with %s%s", len(frame), spec.version,
              " (encoders loaded while validating)" if warm is not None else "")
     parts = []
     for start in range(0, len(frame), ROWS_PER_PARTITION):
         rows = frame.iloc[start:start + ROWS_PER_PARTITION]
-        vectors = embed_rows(rows)
+        vectors = embed(rows)
         parts.append(pa.table({
             "product_id": rows["product_id"].tolist(),
             "content_hash": rows["content_hash"].tolist(),
             "encoder_version": [spec.version] * len(rows),
-            "text_vector": vector_array(list(vectors["text_vector"])),
-            "image_vector": vector_array(list(vectors["image_vector"])),
-            "image_status": vectors["image_status"].tolist(),
+            "text_vector": vectors["text_vector"],
+            "image_vector": vectors["image_vector"],
+            "image_status": vectors["image_status"],
             "dump_date": [night] * len(rows),
             "embedded_at": [dt.datetime.now(dt.UTC)] * len(rows),
         }))

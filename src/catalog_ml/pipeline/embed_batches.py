@@ -36,6 +36,16 @@ def embed_batch(encoders: Any, titles: pd.Series, brands: pd.Series, description
                          "image_vector": images, "image_status": statuses})
 
 
+def embed_rows(encoders: Any, rows: pd.DataFrame) -> pa.Table:
+    """``embed_batch`` for rows (title, brand, description, image_uri) as the Arrow columns
+    the embeddings table stores: what the driver commits and the warm process sends back."""
+    vectors = embed_batch(encoders, rows["title"], rows["brand"], rows["description"],
+                          rows["image_uri"])
+    return pa.table({"text_vector": vector_array(list(vectors["text_vector"])),
+                     "image_vector": vector_array(list(vectors["image_vector"])),
+                     "image_status": pa.array(vectors["image_status"].tolist(), pa.string())})
+
+
 def vector_array(vectors: list[np.ndarray | None]) -> pa.Array:
     """list<float32> from numpy vectors (None: a null), without a Python float per value."""
     lengths = np.array([0 if v is None else len(v) for v in vectors], dtype=np.int32)

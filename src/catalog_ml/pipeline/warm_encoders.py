@@ -30,7 +30,6 @@ import threading
 import traceback
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
-from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -60,7 +59,7 @@ def _from_ipc(payload: bytes) -> pa.Table:
 def _serve(conn: Connection, spec_json: str, storage_options: dict[str, str]) -> None:
     """The child: load the encoders, say so, then embed each batch until told to stop."""
     try:
-        from catalog_ml.pipeline.embed_batches import embed_batch, vector_array, worker_encoders
+        from catalog_ml.pipeline.embed_batches import embed_rows, worker_encoders
 
         encoders = worker_encoders(spec_json, 1, storage_options)
     except BaseException as exc:  # the parent loads them itself and reports the error
@@ -69,13 +68,7 @@ def _serve(conn: Connection, spec_json: str, storage_options: dict[str, str]) ->
     conn.send_bytes(READY)
     while (payload := _receive(conn)) != STOP:
         try:
-            frame = _from_ipc(payload).to_pandas()
-            vectors = embed_batch(encoders, frame["title"], frame["brand"],
-                                  frame["description"], frame["image_uri"])
-            answer = _to_ipc(pa.table({
-                "text_vector": vector_array(list(vectors["text_vector"])),
-                "image_vector": vector_array(list(vectors["image_vector"])),
-                "image_status": pa.array(vectors["image_status"].tolist(), pa.string())}))
+            answer = _to_ipc(embed_rows(encoders, _from_ipc(payload).to_pandas()))
         except Exception:  # a bug: its traceback goes to the parent, which raises it
             conn.send_bytes(FAILED + traceback.format_exc().encode())
             return
@@ -130,8 +123,8 @@ class WarmEncoders:
                 self.close()
         return self._ready
 
-    def embed(self, rows: pd.DataFrame) -> pd.DataFrame:
-        """``embed_batch`` for rows (title, brand, description, image_uri), in the child."""
+    def embed(self, rows: pd.DataFrame) -> pa.Table:
+        """``embed_rows`` in the child: the same Arrow columns, never a numpy round trip."""
         columns = ["title", "brand", "description", "image_uri"]
         table = pa.Table.from_pandas(rows[columns], preserve_index=False).cast(
             pa.schema([pa.field(c, pa.string()) for c in columns]))
@@ -146,10 +139,7 @@ class WarmEncoders:
         if payload.startswith(FAILED):
             raise RuntimeError("the encoder process failed:\n"
                                + payload.removeprefix(FAILED).decode(errors="replace"))
-        answer = _from_ipc(payload)
-        return pd.DataFrame({"text_vector": list(_vectors(answer["text_vector"])),
-                             "image_vector": list(_vectors(answer["image_vector"])),
-                             "image_status": answer["image_status"].to_pylist()})
+        return _from_ipc(payload)
 
     @property
     def stopped(self) -> bool:
@@ -176,14 +166,6 @@ class WarmEncoders:
         self._conn.close()
 
 
-def _vectors(column: pa.ChunkedArray) -> list[Any]:
-    """float32 numpy vectors, None for a null (what the in-process encoders return)."""
-    import numpy as np
-
-    return [None if v is None else np.asarray(v, dtype=np.float32)
-            for v in column.to_numpy(zero_copy_only=False)]
-
-
 def warm_for(spec_json: str) -> WarmEncoders | None:
     """The ready process holding these encoders, or None (embed in this process)."""
     warm = _WARM.get(spec_json)
@@ -192,16 +174,14 @@ def warm_for(spec_json: str) -> WarmEncoders | None:
     return warm
 
 
-def preload_classifier() -> threading.Thread:
+def preload_classifier() -> None:
     """Import what classify needs (torch, scikit-learn: seconds) in a thread while this
     process waits on the encoder process, whose pipe releases the GIL."""
     def load() -> None:
         for module in ("catalog_ml.models.ensemble", "catalog_ml.pipeline.classify"):
             importlib.import_module(module)
 
-    thread = threading.Thread(target=load, name="catalog-ml-preload", daemon=True)
-    thread.start()
-    return thread
+    threading.Thread(target=load, name="catalog-ml-preload", daemon=True).start()
 
 
 def release(spec_json: str) -> None:

@@ -7,7 +7,7 @@ import pytest
 from catalog_ml.config import load_settings
 from catalog_ml.features.encoders import EncoderSpec
 from catalog_ml.lake.tables import VECTOR
-from catalog_ml.pipeline.embed_batches import embed_batch, vector_array, worker_encoders
+from catalog_ml.pipeline.embed_batches import embed_batch, embed_rows, vector_array, worker_encoders
 
 
 def test_vector_array_keeps_nulls_and_values_in_place():
@@ -29,3 +29,18 @@ def test_a_batch_gives_one_normalised_text_vector_per_product_and_a_status_per_p
     assert not np.allclose(frame["text_vector"][0], frame["text_vector"][1])  # brand counts
     assert frame["image_vector"].isna().all()
     assert frame["image_status"][0] != frame["image_status"][1]
+
+
+@pytest.mark.slow
+def test_embed_rows_gives_the_columns_the_embeddings_table_stores():
+    from catalog_ml.lake.tables import EMBEDDINGS
+
+    spec = EncoderSpec.from_settings(load_settings()).to_json()
+    rows = pd.DataFrame({"title": ["Red dress"], "brand": [None], "description": [None],
+                         "image_uri": [None]})
+    table = embed_rows(worker_encoders(spec, 1, {}), rows)
+    stored = EMBEDDINGS.schema
+    assert table.column_names == ["text_vector", "image_vector", "image_status"]
+    for name in table.column_names:
+        assert table.schema.field(name).type == stored.field(name).type, name
+    assert table["image_vector"].null_count == 1 and len(table["text_vector"][0]) == 384

@@ -13,7 +13,7 @@ import pytest
 from catalog_ml.config import load_settings
 from catalog_ml.errors import EnvironmentFault
 from catalog_ml.features.encoders import EncoderSpec
-from catalog_ml.pipeline.embed_batches import embed_batch, worker_encoders
+from catalog_ml.pipeline.embed_batches import embed_rows, worker_encoders
 from catalog_ml.pipeline.warm_encoders import (
     _WARM,
     WarmEncoders,
@@ -42,14 +42,14 @@ def test_the_child_embeds_what_this_process_would_and_a_dead_child_is_an_error(t
     try:
         assert warm.ready()
         child = warm.embed(rows)
-        here = embed_batch(worker_encoders(spec_json, 1, {}), rows["title"], rows["brand"],
-                           rows["description"], rows["image_uri"])
-        assert child["image_status"].tolist() == here["image_status"].tolist()
-        assert child["image_vector"][1] is None and child["image_vector"][2] is None
+        here = embed_rows(worker_encoders(spec_json, 1, {}), rows)
+        assert child.schema == here.schema
+        assert child["image_status"].to_pylist() == here["image_status"].to_pylist()
+        assert child["image_vector"].null_count == 2 and child["image_vector"][0].is_valid
         for column in ("text_vector", "image_vector"):
-            for a, b in zip(child[column], here[column], strict=True):
+            for a, b in zip(child[column].to_pylist(), here[column].to_pylist(), strict=True):
+                assert (a is None) == (b is None)
                 if b is not None:
-                    assert a.dtype == np.float32
                     np.testing.assert_allclose(a, b, atol=1e-6)
         warm.kill()
         with pytest.raises(EnvironmentFault, match="encoder process exited"):
