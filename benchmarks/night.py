@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -127,8 +128,6 @@ def bare_models(env: dict[str, str], dump: Path) -> dict[str, float]:
 def changed_copy(source: Path, target: Path, share: float) -> int:
     """The dump with ``share`` of its titles changed (new content); photos hard-linked (a
     symbolic link out of the dump folder is refused, as it should be)."""
-    import shutil
-
     import pandas as pd
 
     frame = pd.read_parquet(source / "products.parquet")
@@ -143,8 +142,16 @@ def changed_copy(source: Path, target: Path, share: float) -> int:
 
 
 def main() -> None:
-    from tests.conftest import fashion_rows, write_fashion_dump
+    args = parse_args()
+    base = Path(args.keep or tempfile.mkdtemp(prefix="catalog-ml-night-"))
+    try:
+        run(args, base)
+    finally:
+        if not args.keep:  # ~80 MB of lake and photo copies per run
+            shutil.rmtree(base, ignore_errors=True)
 
+
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--products", type=int, default=5000)
     parser.add_argument("--keep", help="work folder to keep (default: a temporary one)")
@@ -153,9 +160,12 @@ def main() -> None:
     parser.add_argument("--spark-master", default="local[2]")
     parser.add_argument("--driver-max-products", type=int, default=None,
                         help="the setting of that name (0: every step on Spark)")
-    args = parser.parse_args()
+    return parser.parse_args()
 
-    base = Path(args.keep or tempfile.mkdtemp(prefix="catalog-ml-night-"))
+
+def run(args: argparse.Namespace, base: Path) -> None:
+    from tests.conftest import fashion_rows, write_fashion_dump
+
     rows = fashion_rows().sample(frac=1.0, random_state=4)
     common = rows["category"].value_counts()
     rows = rows[rows["category"].isin(common[common >= 20].index)]

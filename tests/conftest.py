@@ -3,6 +3,7 @@ settings come only from what each test passes (no CATALOG_ML_* from the caller's
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import shutil
@@ -17,6 +18,7 @@ SHARED = ROOT.parent / "shared" / "datasets"
 FASHION = SHARED / "fashion_myntra"
 
 _AIRFLOW_HOME = tempfile.mkdtemp(prefix="catalog-ml-airflow-")
+atexit.register(shutil.rmtree, _AIRFLOW_HOME, ignore_errors=True)  # one per session, not left
 os.environ.update({
     "AIRFLOW_HOME": _AIRFLOW_HOME,
     "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
