@@ -17,9 +17,7 @@ task attempt's partial file is never committed.
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import time
 import uuid
 from collections.abc import Mapping
@@ -32,6 +30,7 @@ from deltalake import DeltaTable
 from deltalake.schema import Schema as DeltaSchema
 from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 
+from catalog_ml.lake.file_stats import delta_stats
 from catalog_ml.lake.files import join, open_filesystem
 from catalog_ml.lake.spark import parallelism
 from catalog_ml.lake.store import Lake
@@ -181,7 +180,8 @@ def _file_writer(staging: str, target: pa.Schema, storage_options: Mapping[str, 
         sink.close()
         metadata = writer.writer.metadata  # the footer just written: no read back
         yield pa.RecordBatch.from_pylist(
-            [{"file": name, "size": size, "rows": metadata.num_rows, "stats": _stats(metadata)}],
+            [{"file": name, "size": size, "rows": metadata.num_rows,
+              "stats": delta_stats(metadata)}],
             schema=_WRITTEN)
 
     return write
@@ -189,38 +189,6 @@ def _file_writer(staging: str, target: pa.Schema, storage_options: Mapping[str, 
 
 _WRITTEN = pa.schema([("file", pa.string()), ("size", pa.int64()), ("rows", pa.int64()),
                       ("stats", pa.string())])
-
-
-def _stats(metadata: pq.FileMetaData) -> str:
-    """Delta file statistics (row count, null counts, min/max of flat columns) from a footer."""
-    stats: dict[str, Any] = {"numRecords": metadata.num_rows, "nullCount": {},
-                             "minValues": {}, "maxValues": {}}
-    schema = metadata.schema.to_arrow_schema()
-    for index, field in enumerate(schema):
-        if pa.types.is_nested(field.type):
-            continue
-        nulls: int | None = 0
-        lows: list[Any] = []
-        highs: list[Any] = []
-        for group in range(metadata.num_row_groups):
-            column = metadata.row_group(group).column(index)
-            if column.statistics is None:
-                nulls = None
-                break
-            nulls = (nulls or 0) + (column.statistics.null_count or 0)
-            if column.statistics.has_min_max:
-                lows.append(column.statistics.min)
-                highs.append(column.statistics.max)
-        if nulls is None:
-            continue
-        stats["nullCount"][field.name] = nulls
-        finite = all(not isinstance(v, float) or math.isfinite(v) for v in lows + highs)
-        if lows and finite and (pa.types.is_integer(field.type)
-                                or pa.types.is_floating(field.type)
-                                or pa.types.is_string(field.type)):
-            stats["minValues"][field.name] = min(lows)
-            stats["maxValues"][field.name] = max(highs)
-    return json.dumps(stats, default=str)
 
 
 def _write_files(df: DataFrame, lake: Lake, staging: str, target: pa.Schema
@@ -239,7 +207,7 @@ def _write_files(df: DataFrame, lake: Lake, staging: str, target: pa.Schema
             continue
         metadata = pq.read_metadata(info.path, filesystem=filesystem)
         written.append({"file": info.base_name, "size": info.size, "rows": metadata.num_rows,
-                        "stats": _stats(metadata)})
+                        "stats": delta_stats(metadata)})
     return written
 
 

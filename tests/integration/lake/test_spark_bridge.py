@@ -14,6 +14,7 @@ from deltalake import DeltaTable
 from pyspark.sql import functions as F
 
 from catalog_ml.lake import Lake
+from catalog_ml.lake.query import run_query
 from catalog_ml.lake.spark_bridge import read_table, write_table
 from catalog_ml.lake.tables import QUARANTINE
 
@@ -76,7 +77,17 @@ def test_write_creates_the_table_with_file_statistics(spark, tmp_path, io):
     assert stored["text_vector"] == [0.5, 1.0] and stored["image_vector"] is None
     log = (tmp_path / "embeddings" / "_delta_log" / "00000000000000000000.json").read_text()
     add = next(json.loads(line)["add"] for line in log.splitlines() if '"add"' in line)
-    assert json.loads(add["stats"])["numRecords"] == 1
+    stats = json.loads(add["stats"])
+    assert stats["numRecords"] == 1 and stats["minValues"]["dump_date"] == D1.isoformat()
+    # a filter on any column finds the row: delta-rs skipped a file whose log named a column's
+    # null count but not its min/max, so `WHERE dump_date = ...` once found nothing
+    embedded_at = stored["embedded_at"]
+    for where in ({"dump_date": D1}, {"embedded_at": embedded_at}, {"image_status": "none"}):
+        assert lake.read("embeddings", where=where, columns=["product_id"]).num_rows == 1, where
+    assert lake.read("embeddings", where={"dump_date": D2}, columns=["product_id"]).num_rows == 0
+    found = run_query(lake, f"SELECT count(*) AS n FROM embeddings WHERE dump_date = "
+                            f"DATE '{D1}' AND embedded_at <= TIMESTAMPTZ '{embedded_at}'")
+    assert found.to_pylist() == [{"n": 1}]
 
 
 def test_partitioned_tables_are_written_one_slice_at_a_time(spark, tmp_path, io):
