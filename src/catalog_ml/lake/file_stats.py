@@ -21,7 +21,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-_MS = dt.timedelta(milliseconds=1)
+_EPOCH = dt.datetime(1970, 1, 1)
 
 
 class _NoStatistics(Exception):
@@ -44,9 +44,12 @@ def _column_stats(metadata: pq.FileMetaData
     nulls: dict[str, int] = {}
     lows: dict[str, Any] = {}
     highs: dict[str, Any] = {}
-    schema = metadata.schema.to_arrow_schema()
-    for index, field in enumerate(schema):
-        if pa.types.is_nested(field.type):  # delta-rs keeps no statistics for these either
+    # row groups index leaf columns: a list of structs before a column holds several of them
+    flat = {f.name: f for f in metadata.schema.to_arrow_schema()
+            if not pa.types.is_nested(f.type)}  # delta-rs keeps no statistics for nested ones
+    for index in range(metadata.num_columns):
+        field = flat.get(metadata.schema.column(index).path)
+        if field is None:
             continue
         count, values = 0, []
         for group in range(metadata.num_row_groups):
@@ -73,12 +76,11 @@ def _json_value(value: Any, kind: pa.DataType, upper: bool) -> Any:
     if pa.types.is_floating(kind) and math.isfinite(value):
         return value
     if pa.types.is_date(kind):
-        return value.isoformat()
+        return pa.scalar(value, kind).cast(pa.date32()).as_py().isoformat()
     if pa.types.is_timestamp(kind):
-        if value.tzinfo is not None:
-            value = value.astimezone(dt.UTC).replace(tzinfo=None)
-        floor = value - dt.timedelta(microseconds=value.microsecond % 1000)
-        if upper and floor != value:
-            floor += _MS
-        return floor.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        count = pa.scalar(value, kind).value  # of kind.unit since the epoch
+        ms, rest = divmod(count * 1000, 1) if kind.unit == "s" else divmod(
+            count, {"ms": 1, "us": 1000, "ns": 1_000_000}[kind.unit])
+        moment = _EPOCH + dt.timedelta(milliseconds=ms + (1 if upper and rest else 0))
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     raise _NoStatistics(str(kind))

@@ -37,13 +37,19 @@ def test_every_flat_column_has_min_and_max_so_no_filter_skips_the_file(tmp_path)
         "flag": [True, False], "n": [1, 2], "price": [9.5, 12.0], "name": ["a", "b"],
         "nothing": pa.array([None, None], pa.string()),
         "vector": pa.array([[0.5], None], pa.list_(pa.float32())),
+        # two leaf columns in the file for one field: the columns after it must still match
+        "top": pa.array([[{"label": "x", "p": 0.9}], []],
+                        pa.list_(pa.struct([("label", pa.string()), ("p", pa.float64())]))),
+        "later": pa.array([MOMENT, MOMENT], pa.timestamp("us", "UTC")),
     })
     table, stats = _table_of(tmp_path, data)
     assert stats["minValues"]["day"] == "2026-11-02"
     assert stats["minValues"]["at"] == "2026-12-02T06:14:32.123Z"  # rounded down
     assert stats["maxValues"]["at"] == "2026-12-02T06:14:32.124Z"  # and up: both rows inside
     assert stats["nullCount"]["nothing"] == 2 and "nothing" not in stats["minValues"]
-    assert "vector" not in stats["nullCount"]
+    assert "vector" not in stats["nullCount"] and "top" not in stats["nullCount"]
+    assert (stats["minValues"]["later"], stats["maxValues"]["later"]) == (
+        "2026-12-02T06:14:32.123Z", "2026-12-02T06:14:32.124Z")
     dataset = table.to_pyarrow_dataset()
     wanted = {
         "day": pc.field("day") == dt.date(2026, 11, 2),
@@ -66,3 +72,12 @@ def test_a_column_without_usable_min_max_leaves_the_file_with_its_row_count_only
         assert stats == {"numRecords": 2}
         dataset = table.to_pyarrow_dataset()
         assert dataset.to_table(filter=pc.field("day") == dt.date(2026, 11, 2)).num_rows == 2
+
+
+def test_nanosecond_timestamps_round_outwards_to_the_millisecond(tmp_path):
+    moment = pa.scalar(MOMENT, pa.timestamp("us", "UTC")).cast(pa.timestamp("ns", "UTC"))
+    pq.write_table(pa.table({"at": pa.array([moment.value + 7], pa.timestamp("ns", "UTC"))}),
+                   tmp_path / "ns.parquet")
+    stats = json.loads(delta_stats(pq.read_metadata(tmp_path / "ns.parquet")))
+    assert (stats["minValues"]["at"], stats["maxValues"]["at"]) == (
+        "2026-12-02T06:14:32.123Z", "2026-12-02T06:14:32.124Z")
