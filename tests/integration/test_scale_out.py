@@ -19,6 +19,7 @@ import json
 import os
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -120,9 +121,9 @@ def test_the_cluster_embeds_as_local_mode_does(world):
         return {r["product_id"]: np.asarray(r["text_vector"] + (r["image_vector"] or []))
                 for r in rows}
 
-    def per_night(lake: Lake) -> dict[Any, int]:
-        rows = lake.read("embeddings", columns=["dump_date"]).column("dump_date").to_pylist()
-        return {night: rows.count(night) for night in set(rows)}
+    def per_night(lake: Lake) -> Counter:
+        return Counter(lake.read("embeddings", columns=["dump_date"]).column("dump_date")
+                       .to_pylist())
 
     by_night = per_night(world["s3_lake"])  # the unlabelled night's were embedded on Spark
     assert by_night == per_night(world["local_lake"])

@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 _EPOCH = dt.datetime(1970, 1, 1)
+_NANOS_PER = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
 
 
 class _NoStatistics(Exception):
@@ -78,9 +79,8 @@ def _json_value(value: Any, kind: pa.DataType, upper: bool) -> Any:
     if pa.types.is_date(kind):
         return pa.scalar(value, kind).cast(pa.date32()).as_py().isoformat()
     if pa.types.is_timestamp(kind):
-        count = pa.scalar(value, kind).value  # of kind.unit since the epoch
-        ms, rest = divmod(count * 1000, 1) if kind.unit == "s" else divmod(
-            count, {"ms": 1, "us": 1000, "ns": 1_000_000}[kind.unit])
+        nanos = pa.scalar(value, kind).value * _NANOS_PER[kind.unit]  # since the epoch
+        ms, rest = divmod(nanos, 1_000_000)
         moment = _EPOCH + dt.timedelta(milliseconds=ms + (1 if upper and rest else 0))
         return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     raise _NoStatistics(str(kind))
