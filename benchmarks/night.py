@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/night.py [--products 5000] [--keep DIR] [--skip-incremental]
                                          [--device auto|cpu|cuda] [--spark-master local[2]]
-                                         [--driver-max-products N]
+                                         [--driver-max-products N] [--worker]
 
 On real fashion products with photos (``../shared``), with a champion trained first on other
 products:
@@ -13,6 +13,10 @@ products:
    the driver (the CLI's Python), the JVM and the Spark Python workers, sampled every 0.2 s;
 3. **incremental nights**: the same catalog with 1 % and 10 % of the products changed (a new
    title), the rest unchanged, so only the changed ones are embedded.
+
+With ``--worker`` the nights (2 and 3) go to a resident ``catalog-ml worker`` started after
+training (its start is timed apart): the same commands, without a cold process's imports and
+model load; the driver's peak RSS is then the worker's, which lives across the nights.
 
 Prints products/s per step, the night's ratio to the bare models, and the rest of the time
 (Spark start, model load, validation, writes and commits) as the night minus its model time.
@@ -77,11 +81,12 @@ class PeakMemory:
 
 
 def measured(env: dict[str, str], *args: str) -> tuple[float, str, dict[str, float]]:
-    """``catalog-ml ARGS``: wall seconds, stdout and the peak RSS of its process tree."""
+    """``catalog-ml ARGS``: wall seconds, stdout and the peak RSS of its process tree (of the
+    resident worker's, when ``WORKER_PID`` names one)."""
     started = time.monotonic()
     process = subprocess.Popen([CLI, *args], env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
-    memory = PeakMemory(process.pid)
+    memory = PeakMemory(int(env.get("WORKER_PID") or process.pid))
     out, err = process.communicate()
     wall = time.monotonic() - started
     peaks = memory.done()
@@ -125,6 +130,20 @@ def bare_models(env: dict[str, str], dump: Path) -> dict[str, float]:
     return {"load": load, "text": text, "image": image, "total": text + image}
 
 
+def start_worker(env: dict[str, str], base: Path) -> tuple[subprocess.Popen[str], float]:
+    """``catalog-ml worker`` on a socket in the work folder, once it says it is ready."""
+    env["CATALOG_ML_WORKER_SOCKET"] = str(base / "worker" / "worker.sock")
+    started = time.perf_counter()
+    worker = subprocess.Popen([CLI, "worker"], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True)
+    assert worker.stdout is not None
+    for line in worker.stdout:
+        if "ready on" in line:
+            env["WORKER_PID"] = str(worker.pid)
+            return worker, time.perf_counter() - started
+    raise SystemExit(f"catalog-ml worker exited with {worker.wait()} before it was ready")
+
+
 def changed_copy(source: Path, target: Path, share: float) -> int:
     """The dump with ``share`` of its titles changed (new content); photos hard-linked (a
     symbolic link out of the dump folder is refused, as it should be)."""
@@ -160,6 +179,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--spark-master", default="local[2]")
     parser.add_argument("--driver-max-products", type=int, default=None,
                         help="the setting of that name (0: every step on Spark)")
+    parser.add_argument("--worker", action="store_true",
+                        help="run the nights in a resident `catalog-ml worker`")
     return parser.parse_args()
 
 
@@ -185,6 +206,20 @@ def run(args: argparse.Namespace, base: Path) -> None:
     print(f"train on 300 labelled products: {time.perf_counter() - started:.1f} s", flush=True)
 
     bare = bare_models(env, tonight)
+    worker = None
+    if args.worker:
+        worker, start = start_worker(env, base)
+        print(f"resident worker ready in {start:.1f} s (imports and encoders, once)")
+    try:
+        measure_nights(args, env, tonight, n, bare)
+    finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(30)
+
+
+def measure_nights(args: argparse.Namespace, env: dict[str, str], tonight: Path, n: int,
+                   bare: dict[str, float]) -> None:
     wall, steps, peaks = nightly(env, tonight, "2026-11-02")
     model_time = bare["total"]
     print(f"\nbare models ({n} products): text {bare['text']:.1f} s, image "
@@ -204,7 +239,7 @@ def run(args: argparse.Namespace, base: Path) -> None:
                               "peaks_gib": peaks}
     if not args.skip_incremental:
         for share, night in ((0.01, "2026-11-03"), (0.10, "2026-11-04")):
-            dump = base / f"night-{night}"
+            dump = tonight.parent / f"night-{night}"
             changed = changed_copy(tonight, dump, share)
             inc_wall, inc_steps, inc_peaks = nightly(env, dump, night)
             print(f"incremental night, {share:.0%} changed ({changed} products): "

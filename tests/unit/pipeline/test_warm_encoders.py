@@ -81,3 +81,21 @@ def test_no_child_where_the_night_runs_on_spark_or_the_setting_is_off():
                      load_settings(spark_master="spark://127.0.0.1:7077")):
         with warm_encoders(settings):
             assert warm_for(EncoderSpec.from_settings(settings).to_json()) is None
+
+
+def test_a_resident_worker_holds_the_encoders_itself_and_starts_no_child():
+    import sys
+
+    from catalog_ml.features.encoders import _CACHE
+    from catalog_ml.pipeline.warm_encoders import _RESIDENT, NIGHT_MODULES, become_resident
+
+    settings = load_settings()
+    spec = EncoderSpec.from_settings(settings)
+    try:
+        assert become_resident(settings) == spec.version
+        assert spec.to_json() in _CACHE  # loaded now, for every night to come
+        assert all(module in sys.modules for module in NIGHT_MODULES)
+        with warm_encoders(settings):
+            assert _WARM == {} and warm_for(spec.to_json()) is None
+    finally:
+        _RESIDENT.clear()  # this test process is not a worker for the tests after it

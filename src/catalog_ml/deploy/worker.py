@@ -1,0 +1,293 @@
+"""A resident worker: ``catalog-ml`` commands run in one long-lived process that has imported
+Great Expectations, torch and the steps' modules, and holds the encoders.
+
+A cold ``catalog-ml nightly`` spends seconds importing (GX ~4 s, torch and transformers ~5 s)
+and loading the encoders before it touches a product: on an incremental night that is most of
+the night. ``catalog-ml worker`` pays it once. A command whose ``worker_socket`` names the
+worker's socket sends it its arguments, its working folder and its stdout / stderr (as file
+descriptors, over the Unix socket), and gets the exit code back: its output, its files and its
+exit codes are those of the command run in its own process.
+
+A command runs in the worker only with the settings it would have had in the client: the
+worker reads the command's settings as the client does (its environment and settings file, then
+the command's options such as ``--lake``) and compares them, setting by setting, with the
+client's. Where they differ (another environment: other encoders, another Spark master, ...)
+the client is told which settings differ and runs the command itself, so a worker never runs a
+night with settings the client did not ask for. Settings cross as digests, never as values
+(they hold storage secrets). Only the same user may connect: the socket
+is 0600 in a folder of its own, and the peer's uid is checked. One command runs at a time;
+clients that come meanwhile wait their turn, as they would for the lake's writer lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import socket
+import struct
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+from catalog_ml.config import Settings
+from catalog_ml.errors import EXIT_ENVIRONMENT, ConfigError
+
+log = logging.getLogger(__name__)
+# Commands that load heavy modules or the encoders: the ones worth sending to the worker.
+FORWARDED = ("nightly", "report")
+# Settings that say how a process runs, not what a command computes.
+PROCESS_SETTINGS = frozenset({"worker_socket", "warm_encoders"})
+MAX_HEADER_BYTES = 1 << 20
+_LENGTH = struct.Struct("!I")
+
+
+class WorkerStopping(BaseException):
+    """SIGTERM: the worker stops, even in the middle of a command (whose commits are atomic)."""
+
+
+def fingerprint(settings: Settings) -> dict[str, str]:
+    """A digest per setting: enough to name the settings that differ, nothing to read back."""
+    values = dataclasses.asdict(settings)
+    return {name: hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode())
+            .hexdigest()[:16]
+            for name, value in values.items() if name not in PROCESS_SETTINGS}
+
+
+def differences(ours: dict[str, str], theirs: dict[str, str]) -> list[str]:
+    return sorted(name for name in ours.keys() | theirs.keys()
+                  if ours.get(name) != theirs.get(name))
+
+
+# --- the client ---------------------------------------------------------------------------
+
+def forward(path: str, argv: list[str], settings: Settings) -> int | None:
+    """``catalog-ml ARGV`` run by the worker on ``path``: its exit code, or None (with a
+    warning saying why) when the command should run in this process instead."""
+    header = {"argv": argv, "cwd": os.getcwd(), "settings": fingerprint(settings)}
+    try:
+        conn = _connect(path)
+    except OSError as exc:
+        log.warning("worker_socket %s: no worker answers (%s); running here", path,
+                    exc.strerror or exc)
+        return None
+    with conn:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        _send(conn, header, fds=[sys.stdout.fileno(), sys.stderr.fileno()])
+        reply = _reply(conn)
+    if reply is None:
+        print(f"catalog-ml: environment: the worker on {path} stopped while running "
+              f"`{' '.join(argv)}` (see its log); what it committed is complete, the rest was "
+              "not written; run the command again", file=sys.stderr)
+        return EXIT_ENVIRONMENT
+    if "refused" in reply:
+        log.warning("worker_socket %s: %s; running here", path, reply["refused"])
+        return None
+    return int(reply["exit"])
+
+
+def ping(path: str) -> dict[str, Any] | None:
+    """The worker's answer to ``ping`` (its pid and encoder version), or None if none answers."""
+    try:
+        conn = _connect(path)
+    except OSError:
+        return None
+    with conn:
+        _send(conn, {"ping": True}, fds=[])
+        return _reply(conn)
+
+
+def _connect(path: str) -> socket.socket:
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        conn.connect(path)
+    except OSError:
+        conn.close()
+        raise
+    return conn
+
+
+def _send(conn: socket.socket, message: dict[str, Any], fds: list[int]) -> None:
+    payload = json.dumps(message).encode()
+    socket.send_fds(conn, [_LENGTH.pack(len(payload)) + payload], fds)
+
+
+def _reply(conn: socket.socket) -> dict[str, Any] | None:
+    """The worker's one-line answer; None when it closed without one (it died)."""
+    data = b""
+    try:
+        while not data.endswith(b"\n"):
+            chunk = conn.recv(65536)
+            if not chunk:
+                return None
+            data += chunk
+    except ConnectionResetError:
+        return None
+    return dict(json.loads(data))
+
+
+# --- the worker ---------------------------------------------------------------------------
+
+def listen(path: str) -> socket.socket:
+    """The worker's socket, bound and listening: 0600, in a folder made 0700 if it is new. A
+    stale socket file (no one answers) is replaced; a live worker on it is a ConfigError."""
+    target = Path(path).absolute()
+    if target.exists() or target.is_symlink():
+        if ping(str(target)) is not None:
+            raise ConfigError(f"worker_socket {target}: another worker is listening there")
+        if not target.is_socket():
+            raise ConfigError(f"worker_socket {target} exists and is not a socket")
+        target.unlink()
+    if not target.parent.exists():
+        target.parent.mkdir(parents=True, mode=0o700)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old_mask = os.umask(0o177)  # born 0600: no moment where another user could connect
+    try:
+        listener.bind(str(target))
+    except OSError as exc:
+        listener.close()
+        raise ConfigError(f"worker_socket {target}: cannot listen there ({exc.strerror})") from None
+    finally:
+        os.umask(old_mask)
+    listener.listen(16)
+    return listener
+
+
+def close(listener: socket.socket) -> None:
+    """Stop listening and remove the socket file."""
+    path = listener.getsockname()
+    listener.close()
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
+def serve(listener: socket.socket, settings_of: Callable[[list[str]], Settings],
+          run: Callable[[list[str]], int], about: dict[str, Any]) -> None:
+    """Run each client's command in this process, one at a time, until WorkerStopping.
+
+    ``settings_of(argv)`` gives the settings the command would use here, ``run(argv)`` runs
+    it (writing to ``sys.stdout`` / ``sys.stderr``) and returns its exit code."""
+    try:
+        while True:
+            conn, _ = listener.accept()
+            with conn:
+                try:
+                    _handle(conn, settings_of, run, about)
+                except (OSError, ValueError) as exc:  # a client that went away, a bad request
+                    log.warning("worker: a request failed: %s", exc)
+    finally:
+        close(listener)
+
+
+def _handle(conn: socket.socket, settings_of: Callable[[list[str]], Settings],
+            run: Callable[[list[str]], int], about: dict[str, Any]) -> None:
+    header, fds = _request(conn)
+    try:
+        refusal = _refusal(conn, header, fds)
+        if refusal is not None:
+            _answer(conn, {"refused": refusal})
+            return
+        if header.get("ping"):
+            _answer(conn, {"ready": True, **about})
+            return
+        argv = [str(a) for a in header["argv"]]
+        with _in_folder(str(header["cwd"])), _client_streams(fds) as (out, err):
+            fds = []  # the streams own them now
+            try:
+                settings = settings_of(argv)
+            except Exception as exc:  # the command itself will say so, in the client
+                _answer(conn, {"refused": f"its settings do not load here ({exc})"})
+                return
+            differ = differences(fingerprint(settings), dict(header["settings"]))
+            if differ:
+                _answer(conn, {"refused": "the worker runs with other settings: "
+                               + ", ".join(differ)})
+                return
+            log.info("worker: catalog-ml %s", " ".join(argv))
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                code = run(argv)
+        _answer(conn, {"exit": code})
+        log.info("worker: exit %d", code)
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def _request(conn: socket.socket) -> tuple[dict[str, Any], list[int]]:
+    data, fds, _flags, _address = socket.recv_fds(conn, 65536, 2)
+    try:
+        if len(data) < _LENGTH.size:
+            raise ValueError("a request without its length")
+        (length,) = _LENGTH.unpack(data[:_LENGTH.size])
+        if length > MAX_HEADER_BYTES:
+            raise ValueError(f"a request of {length} bytes")
+        payload = data[_LENGTH.size:]
+        while len(payload) < length:
+            chunk = conn.recv(min(65536, length - len(payload)))
+            if not chunk:
+                raise ValueError("a request cut short")
+            payload += chunk
+        header = json.loads(payload)
+        if not isinstance(header, dict):
+            raise ValueError("a request that is not an object")
+    except (ValueError, json.JSONDecodeError):
+        for fd in fds:
+            os.close(fd)
+        raise
+    return header, list(fds)
+
+
+def _refusal(conn: socket.socket, header: dict[str, Any], fds: list[int]) -> str | None:
+    if hasattr(socket, "SO_PEERCRED"):
+        _pid, uid, _gid = struct.unpack("3i", conn.getsockopt(
+            socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
+        if uid != os.getuid():
+            return f"uid {uid} may not use this worker"
+    if header.get("ping"):
+        return None
+    if not (isinstance(header.get("argv"), list) and isinstance(header.get("cwd"), str)
+            and isinstance(header.get("settings"), dict)):
+        return "a malformed request"
+    if len(fds) != 2:
+        return "a request without its stdout and stderr"
+    if not (os.path.isdir(header["cwd"]) and os.access(header["cwd"], os.X_OK)):
+        return f"its working folder {header['cwd']} cannot be entered here"
+    command = next((a for a in header["argv"] if not str(a).startswith("-")), None)
+    if command not in FORWARDED:
+        return f"it runs only {', '.join(FORWARDED)}"
+    return None
+
+
+def _answer(conn: socket.socket, message: dict[str, Any]) -> None:
+    with contextlib.suppress(OSError):  # a client gone meanwhile needs no answer
+        conn.sendall(json.dumps(message).encode() + b"\n")
+
+
+@contextlib.contextmanager
+def _in_folder(folder: str) -> Iterator[None]:
+    """The client's working folder for the command: its relative paths mean the same here."""
+    before = os.getcwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+@contextlib.contextmanager
+def _client_streams(fds: list[int]) -> Iterator[tuple[TextIO, TextIO]]:
+    out = open(fds[0], "w", encoding="utf-8", errors="backslashreplace",  # noqa: SIM115
+               buffering=1, closefd=True)
+    err = open(fds[1], "w", encoding="utf-8", errors="backslashreplace",  # noqa: SIM115
+               buffering=1, closefd=True)
+    try:
+        yield out, err
+    finally:
+        for stream in (out, err):
+            with contextlib.suppress(OSError):
+                stream.close()

@@ -1,0 +1,120 @@
+"""catalog_ml.deploy.worker: the socket that carries a command to the resident worker and its
+exit code back. The transport is exercised here with a real Unix socket and a worker loop in
+a thread; tests/integration/deploy/test_worker.py runs real nights through a real worker."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import sys
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from catalog_ml.config import Settings, load_settings
+from catalog_ml.deploy import worker
+from catalog_ml.errors import EXIT_ENVIRONMENT, ConfigError
+
+
+@pytest.fixture()
+def settings(tmp_path) -> Settings:
+    return load_settings(lake=str(tmp_path / "lake"),
+                         storage_options={"aws_secret_access_key": "s3cr3t-value"})
+
+
+def _serving(path: str, settings: Settings, run: Callable[[list[str]], int]
+             ) -> Iterator[threading.Thread]:
+    listener = worker.listen(path)
+
+    def loop() -> None:
+        with contextlib.suppress(worker.WorkerStopping):
+            worker.serve(listener, lambda argv: settings, run, {"pid": os.getpid()})
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    yield thread
+    if thread.is_alive():  # a last request that stops it
+        worker.forward(path, ["report", "--date", "stop"], settings)
+    thread.join(10)
+
+
+def _run(argv: list[str]) -> int:
+    """What the worker runs: writes to the client's streams, stops on ``--date stop``."""
+    if "stop" in argv:
+        raise worker.WorkerStopping
+    print(f"ran {' '.join(argv)} in {os.getcwd()}")
+    print("a warning on stderr", file=sys.stderr)
+    return 3
+
+
+def test_fingerprints_name_what_differs_and_hold_no_value(settings):
+    theirs = worker.fingerprint(settings.replace(top_k=5, warm_encoders=False,
+                                                 worker_socket="/elsewhere"))
+    ours = worker.fingerprint(settings)
+    assert worker.differences(ours, theirs) == ["top_k"]  # how a process runs is not compared
+    assert "s3cr3t-value" not in repr(ours)
+    assert worker.differences(ours, worker.fingerprint(settings)) == []
+
+
+def test_a_command_runs_in_the_worker_with_the_clients_streams_folder_and_exit_code(
+        tmp_path, settings, capfd, caplog):
+    path = str(tmp_path / "run" / "worker.sock")
+    serving = _serving(path, settings, _run)
+    next(serving)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(tmp_path / "run").st_mode) == 0o700
+    assert worker.ping(path)["ready"] is True
+    elsewhere = tmp_path / "client folder"
+    elsewhere.mkdir()
+    os.chdir(elsewhere)
+    assert worker.forward(path, ["nightly", "--date", "2026-11-02"], settings) == 3
+    out, err = capfd.readouterr()
+    assert out == f"ran nightly --date 2026-11-02 in {elsewhere}\n"
+    assert "a warning on stderr" in err
+    # another configuration is not run there: the client is told which settings differ
+    assert worker.forward(path, ["report", "--date", "2026-11-02"],
+                          settings.replace(lake=str(tmp_path / "other"))) is None
+    assert "other settings: lake; running here" in caplog.text
+    # nor a command the worker does not hold warm
+    assert worker.forward(path, ["vacuum"], settings) is None
+    assert "it runs only nightly, report" in caplog.text
+    with pytest.raises(StopIteration):
+        next(serving)
+
+
+def test_a_second_worker_on_a_live_socket_is_refused_and_a_stale_one_replaced(
+        tmp_path, settings):
+    path = str(tmp_path / "worker.sock")
+    serving = _serving(path, settings, _run)
+    next(serving)
+    with pytest.raises(ConfigError, match="another worker is listening there"):
+        worker.listen(path)
+    with pytest.raises(StopIteration):
+        next(serving)
+    assert not os.path.exists(path)  # a stopped worker removes its socket
+
+    stale = worker.listen(path)
+    stale.close()  # the file stays, as after kill -9
+    assert os.path.exists(path) and worker.ping(path) is None
+    worker.close(worker.listen(path))
+    (tmp_path / "not-a-socket").write_text("x")
+    with pytest.raises(ConfigError, match="is not a socket"):
+        worker.listen(str(tmp_path / "not-a-socket"))
+
+
+def test_no_worker_means_the_command_runs_here_and_a_worker_that_dies_is_an_error(
+        tmp_path, settings, capfd, caplog):
+    path = str(tmp_path / "worker.sock")
+    assert worker.forward(path, ["nightly"], settings) is None
+    assert "no worker answers" in caplog.text
+    serving = _serving(path, settings, _run)
+    thread = next(serving)
+    # the worker stops in the middle of the command: the client must not take it for done
+    assert worker.forward(path, ["report", "--date", "stop"], settings) == EXIT_ENVIRONMENT
+    assert "stopped while running `report --date stop`" in capfd.readouterr().err
+    thread.join(10)
+    assert not thread.is_alive()
+    with pytest.raises(StopIteration):
+        next(serving)
