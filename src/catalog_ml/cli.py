@@ -19,6 +19,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
+from catalog_ml.airflow.constants import NIGHT_STEPS
 from catalog_ml.config import Settings, load_settings
 from catalog_ml.errors import (
     EXIT_BUG,
@@ -77,6 +78,14 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     from catalog_ml.pipeline.nightly import run_night
     from catalog_ml.pipeline.results import StepResult
 
+
+    if args.step:  # one step, as an Airflow task runs it: its whole result as JSON
+        from catalog_ml.pipeline.nightly import run_step
+
+        result = run_step(args.step, settings, args.date, dump_dir=args.dump)
+        print(f"[{args.date}] {args.step}: {json.dumps(result.to_xcom(), default=str)}",
+              flush=True)
+        return 0
 
     def show(step: str, result: StepResult) -> None:
         shown = {k: v for k, v in result.to_xcom().items() if k not in ("night",)}
@@ -310,7 +319,7 @@ def cmd_stack(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     import signal
 
-    from catalog_ml.deploy import worker
+    from catalog_ml.pipeline import worker
     from catalog_ml.pipeline.warm_encoders import become_resident
 
     settings = _settings(args)
@@ -331,8 +340,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
         worker.close(listener)
         raise
 
-    def settings_of(argv: list[str]) -> Settings:
-        return _settings(build_parser().parse_args(argv))
+    def settings_of(argv: list[str]) -> tuple[str, Settings]:
+        parsed = build_parser().parse_args(argv)
+        return parsed.command, _settings(parsed)
 
     about = {"pid": os.getpid(), "encoder_version": version}
     print(f"catalog-ml worker ready on {listener.getsockname()} (pid {os.getpid()}, encoders "
@@ -363,8 +373,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     nightly = with_lake(commands.add_parser(
         "nightly", help="validate, ingest, embed and classify one night's dump"))
-    nightly.add_argument("--dump", required=True, help="the dump folder")
+    nightly.add_argument("--dump", help="the dump folder (default: dump_template's for the "
+                                         "date)")
     nightly.add_argument("--date", required=True, type=_date, help="the night, YYYY-MM-DD")
+    nightly.add_argument("--step", choices=NIGHT_STEPS,
+                         help="run this one step of the night only (as an Airflow task does)")
     nightly.add_argument("--allow-new-categories", action="store_true",
                          help="accept dump labels outside the lake's taxonomy")
     nightly.set_defaults(func=cmd_nightly)
@@ -517,16 +530,17 @@ def run_here(argv: list[str]) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # the client parsed the same argv: only a version skew lands here
         return exc.code if isinstance(exc.code, int) else EXIT_CONFIG
+    workers_own = logging.getLogger().level
     configure_logging(args.verbose, stream=sys.stderr, force=True)
     try:
         return guarded(lambda: args.func(args), verbose=args.verbose)
     finally:
-        configure_logging(False, stream=sys.__stderr__, force=True)
+        configure_logging(workers_own == logging.DEBUG, stream=sys.__stderr__, force=True)
 
 
 def _forwarded(args: argparse.Namespace, argv: list[str]) -> int | None:
     """The exit code of the command run by the resident worker, if one is set and takes it."""
-    from catalog_ml.deploy.worker import FORWARDED
+    from catalog_ml.pipeline.worker import FORWARDED
 
     if args.command not in FORWARDED:
         return None
@@ -536,7 +550,7 @@ def _forwarded(args: argparse.Namespace, argv: list[str]) -> int | None:
         return None
     if not settings.worker_socket:
         return None
-    from catalog_ml.deploy.worker import forward
+    from catalog_ml.pipeline.worker import forward
 
     return forward(settings.worker_socket, argv, settings)
 

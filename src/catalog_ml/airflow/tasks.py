@@ -51,8 +51,14 @@ def nightly_task(step: str, context: Mapping[str, Any]) -> dict[str, Any]:
     night = night_from_context(context)
     with failing_fast(f"night {night} stopped at {step}"):
         settings = load_settings()
-        return run_step(step, settings, night,
-                        dump_dir=params.get("dump_dir") or None).to_xcom()
+        dump_dir = params.get("dump_dir") or None
+        if settings.worker_socket:  # a resident worker runs it warm, if it takes it
+            from catalog_ml.pipeline.worker import step_in_worker
+
+            result = step_in_worker(settings, step, night, dump_dir)
+            if result is not None:
+                return result
+        return run_step(step, settings, night, dump_dir=dump_dir).to_xcom()
 
 
 def _scheduled(context: Mapping[str, Any]) -> bool:

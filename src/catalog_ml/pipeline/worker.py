@@ -21,8 +21,10 @@ clients that come meanwhile wait their turn, as they would for the lake's writer
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import dataclasses
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -30,12 +32,22 @@ import os
 import socket
 import struct
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
 from catalog_ml.config import Settings
-from catalog_ml.errors import EXIT_ENVIRONMENT, ConfigError
+from catalog_ml.errors import (
+    EXIT_CONFIG,
+    EXIT_CONFLICT,
+    EXIT_DATA,
+    EXIT_ENVIRONMENT,
+    ConfigError,
+    ConflictError,
+    DataError,
+    EnvironmentFault,
+)
 
 log = logging.getLogger(__name__)
 # Commands that load heavy modules or the encoders: the ones worth sending to the worker.
@@ -43,6 +55,10 @@ FORWARDED = ("nightly", "report")
 # Settings that say how a process runs, not what a command computes.
 PROCESS_SETTINGS = frozenset({"worker_socket", "warm_encoders"})
 MAX_HEADER_BYTES = 1 << 20
+# A command's exit code back to the error it stood for, for callers that raise (Airflow tasks).
+_ERRORS: dict[int, type[Exception]] = {EXIT_DATA: DataError, EXIT_CONFIG: ConfigError,
+                                       EXIT_ENVIRONMENT: EnvironmentFault,
+                                       EXIT_CONFLICT: ConflictError}
 _LENGTH = struct.Struct("!I")
 
 
@@ -65,9 +81,11 @@ def differences(ours: dict[str, str], theirs: dict[str, str]) -> list[str]:
 
 # --- the client ---------------------------------------------------------------------------
 
-def forward(path: str, argv: list[str], settings: Settings) -> int | None:
+def forward(path: str, argv: list[str], settings: Settings,
+            streams: tuple[int, int] | None = None) -> int | None:
     """``catalog-ml ARGV`` run by the worker on ``path``: its exit code, or None (with a
-    warning saying why) when the command should run in this process instead."""
+    warning saying why) when the command should run in this process instead. Its output goes
+    to ``streams`` (two file descriptors; default: this process's stdout and stderr)."""
     header = {"argv": argv, "cwd": os.getcwd(), "settings": fingerprint(settings)}
     try:
         conn = _connect(path)
@@ -78,7 +96,7 @@ def forward(path: str, argv: list[str], settings: Settings) -> int | None:
     with conn:
         sys.stdout.flush()
         sys.stderr.flush()
-        _send(conn, header, fds=[sys.stdout.fileno(), sys.stderr.fileno()])
+        _send(conn, header, fds=list(streams or (sys.stdout.fileno(), sys.stderr.fileno())))
         reply = _reply(conn)
     if reply is None:
         print(f"catalog-ml: environment: the worker on {path} stopped while running "
@@ -89,6 +107,64 @@ def forward(path: str, argv: list[str], settings: Settings) -> int | None:
         log.warning("worker_socket %s: %s; running here", path, reply["refused"])
         return None
     return int(reply["exit"])
+
+
+def step_in_worker(settings: Settings, step: str, night: dt.date, dump_dir: str | None
+                   ) -> dict[str, Any] | None:
+    """One step of a night run by the worker (``catalog-ml nightly --step``), as an Airflow
+    task calls it: the step's result (its XCom), or None when it should run here. Its log is
+    copied to this process's stderr; a failure is raised as the error the step raised (by exit
+    code), so the task fails at once or is retried as it would be for a step run here."""
+    argv = ["nightly", "--step", step, "--date", night.isoformat()]
+    if dump_dir:
+        argv += ["--dump", dump_dir]
+    out, err = _Drain(), _Drain(echo=sys.stderr)
+    try:
+        code = forward(settings.worker_socket, argv, settings, (out.write_end, err.write_end))
+    finally:
+        out.close_write_end()
+        err.close_write_end()
+    output, errors = out.text(), err.text()
+    if code is None:
+        return None
+    if code == 0:
+        prefix = f"[{night.isoformat()}] {step}: "
+        line = next((ln for ln in reversed(output.splitlines()) if ln.startswith(prefix)), None)
+        if line is None:
+            raise RuntimeError(f"the worker ran {step} but printed no result:\n{output[-2000:]}")
+        return dict(json.loads(line[len(prefix):]))
+    message = next((ln.split(": ", 2)[-1] for ln in reversed(errors.splitlines())
+                    if ln.startswith("catalog-ml: ")),
+                   f"it exited {code} without a message (see the worker's log)")
+    raise _ERRORS.get(code, RuntimeError)(f"in the worker: {message}")
+
+
+class _Drain:
+    """A pipe whose read end a thread empties, so that the worker never blocks on it."""
+
+    def __init__(self, echo: TextIO | None = None) -> None:
+        self._read_end, self.write_end = os.pipe()
+        self._chunks: list[bytes] = []
+        self._echo = echo
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        with open(self._read_end, "rb", buffering=0) as pipe:
+            while chunk := pipe.read(65536):
+                self._chunks.append(chunk)
+                if self._echo is not None:
+                    self._echo.write(self._decoder.decode(chunk))
+                    self._echo.flush()
+
+    def close_write_end(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self.write_end)
+
+    def text(self) -> str:
+        self._thread.join()
+        return b"".join(self._chunks).decode(errors="replace")
 
 
 def ping(path: str) -> dict[str, Any] | None:
@@ -138,7 +214,7 @@ def listen(path: str) -> socket.socket:
     stale socket file (no one answers) is replaced; a live worker on it is a ConfigError."""
     target = Path(path).absolute()
     if target.exists() or target.is_symlink():
-        if ping(str(target)) is not None:
+        with contextlib.suppress(OSError), _connect(str(target)):  # not ping: it may be busy
             raise ConfigError(f"worker_socket {target}: another worker is listening there")
         if not target.is_socket():
             raise ConfigError(f"worker_socket {target} exists and is not a socket")
@@ -166,12 +242,13 @@ def close(listener: socket.socket) -> None:
         os.unlink(path)
 
 
-def serve(listener: socket.socket, settings_of: Callable[[list[str]], Settings],
+def serve(listener: socket.socket, settings_of: Callable[[list[str]], tuple[str, Settings]],
           run: Callable[[list[str]], int], about: dict[str, Any]) -> None:
     """Run each client's command in this process, one at a time, until WorkerStopping.
 
-    ``settings_of(argv)`` gives the settings the command would use here, ``run(argv)`` runs
-    it (writing to ``sys.stdout`` / ``sys.stderr``) and returns its exit code."""
+    ``settings_of(argv)`` gives the command's name and the settings it would use here;
+    ``run(argv)`` runs it (writing to ``sys.stdout`` / ``sys.stderr``) and returns its exit
+    code."""
     try:
         while True:
             conn, _ = listener.accept()
@@ -184,7 +261,7 @@ def serve(listener: socket.socket, settings_of: Callable[[list[str]], Settings],
         close(listener)
 
 
-def _handle(conn: socket.socket, settings_of: Callable[[list[str]], Settings],
+def _handle(conn: socket.socket, settings_of: Callable[[list[str]], tuple[str, Settings]],
             run: Callable[[list[str]], int], about: dict[str, Any]) -> None:
     header, fds = _request(conn)
     try:
@@ -199,9 +276,12 @@ def _handle(conn: socket.socket, settings_of: Callable[[list[str]], Settings],
         with _in_folder(str(header["cwd"])), _client_streams(fds) as (out, err):
             fds = []  # the streams own them now
             try:
-                settings = settings_of(argv)
-            except Exception as exc:  # the command itself will say so, in the client
-                _answer(conn, {"refused": f"its settings do not load here ({exc})"})
+                command, settings = settings_of(argv)
+            except (Exception, SystemExit) as exc:  # the client will say so, running it
+                _answer(conn, {"refused": f"its arguments or settings do not load here ({exc})"})
+                return
+            if command not in FORWARDED:
+                _answer(conn, {"refused": f"it runs only {', '.join(FORWARDED)}"})
                 return
             differ = differences(fingerprint(settings), dict(header["settings"]))
             if differ:
@@ -257,9 +337,6 @@ def _refusal(conn: socket.socket, header: dict[str, Any], fds: list[int]) -> str
         return "a request without its stdout and stderr"
     if not (os.path.isdir(header["cwd"]) and os.access(header["cwd"], os.X_OK)):
         return f"its working folder {header['cwd']} cannot be entered here"
-    command = next((a for a in header["argv"] if not str(a).startswith("-")), None)
-    if command not in FORWARDED:
-        return f"it runs only {', '.join(FORWARDED)}"
     return None
 
 

@@ -1,9 +1,10 @@
-"""catalog_ml.deploy.worker, for real: a ``catalog-ml worker`` process, and ``catalog-ml``
+"""catalog_ml.pipeline.worker, for real: a ``catalog-ml worker`` process, and ``catalog-ml``
 commands that a shell runs with ``worker_socket`` set. A night run in the worker gives the
 tables the Spark night gives, with the client's output, folder and exit codes."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -14,10 +15,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from catalog_ml.airflow.constants import NIGHT_STEPS
+from catalog_ml.airflow.tasks import nightly_task
 from tests.integration.conftest import N_NIGHT, NIGHT
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 CLI = str(Path(sys.executable).with_name("catalog-ml"))
+NEXT = NIGHT + dt.timedelta(days=1)
 
 
 def _environment(settings, socket_path: Path) -> dict[str, str]:
@@ -40,7 +44,10 @@ def _ready(process: subprocess.Popen[str]) -> str:
                          + "".join(lines))
 
 
-def test_nights_run_in_the_worker_as_they_would_here(trained_lake, classified_lake, tmp_path):
+def test_nights_run_in_the_worker_as_they_would_here(trained_lake, classified_lake, tmp_path,
+                                                     monkeypatch):
+    from airflow.sdk.exceptions import AirflowFailException
+
     world = trained_lake.copy(tmp_path)
     socket_path = tmp_path / "run" / "worker.sock"
     env = _environment(world.settings, socket_path)
@@ -55,12 +62,27 @@ def test_nights_run_in_the_worker_as_they_would_here(trained_lake, classified_la
             return subprocess.run([CLI, *args], env={**env, **extra}, cwd=world.base,
                                   capture_output=True, text=True, timeout=600)
 
-        # a relative dump path means the client's folder, as it would here
-        night = cli("nightly", "--dump", "tonight", "--date", str(NIGHT))
+        # the Airflow tasks' way: one step per call, each run by the worker, its XCom back
+        for name, value in env.items():
+            if name.startswith("CATALOG_ML_"):
+                monkeypatch.setenv(name, value)
+        context = {"logical_date": dt.datetime.combine(NIGHT, dt.time(), dt.UTC),
+                   "params": {"dump_dir": world.dump("tonight")}}
+        xcoms = {step: nightly_task(step, context) for step in NIGHT_STEPS}
+        assert all(xcom["night"] == NIGHT.isoformat() for xcom in xcoms.values())
+        assert xcoms["classify"]["classified"] == N_NIGHT
+        assert xcoms["embed"]["embedded"] == classified_lake.outcome["embed"].embedded
+        assert f"catalog-ml nightly --step embed --date {NIGHT}" in log.read_text()
+        with pytest.raises(AirflowFailException, match=r"stopped at validate.*does not exist"):
+            nightly_task("validate", {**context, "params": {"dump_dir": str(tmp_path / "no")}})
+
+        # the command line's way, the next night: a relative dump path means the client's
+        # folder, as it would here
+        night = cli("nightly", "--dump", "tonight", "--date", str(NEXT))
         assert night.returncode == 0, night.stderr
         assert "running here" not in night.stderr
-        assert f"[{NIGHT}] embed: " in night.stdout and f"[{NIGHT}] summary: " in night.stdout
-        assert f"catalog-ml nightly --dump tonight --date {NIGHT}" in log.read_text()
+        assert f"[{NEXT}] embed: " in night.stdout and f"[{NEXT}] summary: " in night.stdout
+        assert f"catalog-ml nightly --dump tonight --date {NEXT}" in log.read_text()
 
         # a user's mistake through the worker: its message and exit code, no traceback
         missing = cli("nightly", "--dump", "nowhere", "--date", "2026-11-09")

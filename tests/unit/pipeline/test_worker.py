@@ -1,10 +1,12 @@
-"""catalog_ml.deploy.worker: the socket that carries a command to the resident worker and its
+"""catalog_ml.pipeline.worker: the socket that carries a command to the resident worker and its
 exit code back. The transport is exercised here with a real Unix socket and a worker loop in
-a thread; tests/integration/deploy/test_worker.py runs real nights through a real worker."""
+a thread; tests/integration/pipeline/test_worker.py runs real nights through a real worker."""
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import json
 import os
 import stat
 import sys
@@ -14,8 +16,8 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from catalog_ml.config import Settings, load_settings
-from catalog_ml.deploy import worker
-from catalog_ml.errors import EXIT_ENVIRONMENT, ConfigError
+from catalog_ml.errors import EXIT_ENVIRONMENT, ConfigError, DataError
+from catalog_ml.pipeline import worker
 
 
 @pytest.fixture()
@@ -30,7 +32,7 @@ def _serving(path: str, settings: Settings, run: Callable[[list[str]], int]
 
     def loop() -> None:
         with contextlib.suppress(worker.WorkerStopping):
-            worker.serve(listener, lambda argv: settings, run, {"pid": os.getpid()})
+            worker.serve(listener, lambda argv: (argv[0], settings), run, {"pid": os.getpid()})
 
     thread = threading.Thread(target=loop, daemon=True)
     thread.start()
@@ -116,5 +118,35 @@ def test_no_worker_means_the_command_runs_here_and_a_worker_that_dies_is_an_erro
     assert "stopped while running `report --date stop`" in capfd.readouterr().err
     thread.join(10)
     assert not thread.is_alive()
+    with pytest.raises(StopIteration):
+        next(serving)
+
+
+def _steps(argv: list[str]) -> int:
+    """A worker's ``nightly --step``: the step's XCom line, or a failure as the CLI writes it."""
+    if "stop" in argv:
+        raise worker.WorkerStopping
+    step, night = argv[argv.index("--step") + 1], argv[argv.index("--date") + 1]
+    print(f"{night} INFO the step's log", file=sys.stderr)
+    if "--dump" in argv:
+        print("catalog-ml: night stopped: dump folder /nowhere does not exist", file=sys.stderr)
+        return 2
+    print(f"[{night}] {step}: " + json.dumps({"night": night, "seconds": 1.5}))
+    return 0
+
+
+def test_a_step_in_the_worker_returns_its_xcom_and_raises_what_the_step_raised(
+        tmp_path, settings, capfd):
+    path = str(tmp_path / "worker.sock")
+    settings = settings.replace(worker_socket=path)
+    night = dt.date(2026, 11, 2)
+    assert worker.step_in_worker(settings, "embed", night, None) is None  # no worker yet
+    serving = _serving(path, settings, _steps)
+    next(serving)
+    assert worker.step_in_worker(settings, "embed", night, None) == {
+        "night": "2026-11-02", "seconds": 1.5}
+    assert "the step's log" in capfd.readouterr().err  # copied into the task's log
+    with pytest.raises(DataError, match="in the worker: dump folder /nowhere does not exist"):
+        worker.step_in_worker(settings, "validate", night, "/nowhere")
     with pytest.raises(StopIteration):
         next(serving)
