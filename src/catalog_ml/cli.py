@@ -78,7 +78,6 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     from catalog_ml.pipeline.nightly import run_night
     from catalog_ml.pipeline.results import StepResult
 
-
     if args.step:  # one step, as an Airflow task runs it: its whole result as JSON
         from catalog_ml.pipeline.nightly import run_step
 
@@ -540,7 +539,7 @@ def run_here(argv: list[str]) -> int:
 
 def _forwarded(args: argparse.Namespace, argv: list[str]) -> int | None:
     """The exit code of the command run by the resident worker, if one is set and takes it."""
-    from catalog_ml.pipeline.worker import FORWARDED
+    from catalog_ml.pipeline.worker import FORWARDED, forward
 
     if args.command not in FORWARDED:
         return None
@@ -550,8 +549,6 @@ def _forwarded(args: argparse.Namespace, argv: list[str]) -> int | None:
         return None
     if not settings.worker_socket:
         return None
-    from catalog_ml.pipeline.worker import forward
-
     return forward(settings.worker_socket, argv, settings)
 
 
