@@ -60,6 +60,8 @@ _ERRORS: dict[int, type[Exception]] = {EXIT_DATA: DataError, EXIT_CONFIG: Config
                                        EXIT_ENVIRONMENT: EnvironmentFault,
                                        EXIT_CONFLICT: ConflictError}
 _LENGTH = struct.Struct("!I")
+_LEVELS = {name: getattr(logging, name) for name in ("DEBUG", "INFO", "WARNING", "ERROR",
+                                                     "CRITICAL")}
 
 
 class WorkerStopping(BaseException):
@@ -113,12 +115,12 @@ def step_in_worker(settings: Settings, step: str, night: dt.date, dump_dir: str 
                    ) -> dict[str, Any] | None:
     """One step of a night run by the worker (``catalog-ml nightly --step``), as an Airflow
     task calls it: the step's result (its XCom), or None when it should run here. Its log is
-    copied to this process's stderr; a failure is raised as the error the step raised (by exit
-    code), so the task fails at once or is retried as it would be for a step run here."""
+    logged here, line by line at each line's level; a failure is raised as the error the step
+    raised (by exit code), so the task fails at once or is retried as it would be here."""
     argv = ["nightly", "--step", step, "--date", night.isoformat()]
     if dump_dir:
         argv += ["--dump", dump_dir]
-    out, err = _Drain(), _Drain(echo=sys.stderr)
+    out, err = _Drain(), _Drain(echo=_LogLines())
     try:
         code = forward(settings.worker_socket, argv, settings, (out.write_end, err.write_end))
     finally:
@@ -139,10 +141,38 @@ def step_in_worker(settings: Settings, step: str, night: dt.date, dump_dir: str 
     raise _ERRORS.get(code, RuntimeError)(f"in the worker: {message}")
 
 
+class _LogLines:
+    """The step's log lines, logged here at their own level: Airflow records what a task
+    writes to stderr as errors, and a task log that is red on every line hides the real one."""
+
+    def __init__(self) -> None:
+        self._partial = ""
+        self._level = logging.INFO
+
+    def write(self, text: str) -> None:
+        *lines, self._partial = (self._partial + text).split("\n")
+        for line in lines:
+            self._log(line)
+
+    def flush(self) -> None:
+        if self._partial:
+            self._log(self._partial)
+            self._partial = ""
+
+    def _log(self, line: str) -> None:
+        words = line.split(" ", 2)
+        if len(words) > 1 and words[1] in _LEVELS:  # "12:00:01 INFO name: message"
+            self._level = _LEVELS[words[1]]
+        elif line.startswith("catalog-ml: "):  # the command's error message
+            self._level = logging.ERROR
+        # other lines (a traceback's, a progress line) keep the level of the line before
+        log.log(self._level, "%s", line)
+
+
 class _Drain:
     """A pipe whose read end a thread empties, so that the worker never blocks on it."""
 
-    def __init__(self, echo: TextIO | None = None) -> None:
+    def __init__(self, echo: _LogLines | None = None) -> None:
         self._read_end, self.write_end = os.pipe()
         self._chunks: list[bytes] = []
         self._echo = echo
@@ -156,7 +186,9 @@ class _Drain:
                 self._chunks.append(chunk)
                 if self._echo is not None:
                     self._echo.write(self._decoder.decode(chunk))
-                    self._echo.flush()
+        if self._echo is not None:
+            self._echo.write(self._decoder.decode(b"", final=True))
+            self._echo.flush()
 
     def close_write_end(self) -> None:
         with contextlib.suppress(OSError):
@@ -167,19 +199,21 @@ class _Drain:
         return b"".join(self._chunks).decode(errors="replace")
 
 
-def ping(path: str) -> dict[str, Any] | None:
-    """The worker's answer to ``ping`` (its pid and encoder version), or None if none answers."""
+def ping(path: str, timeout_s: float | None = None) -> dict[str, Any] | None:
+    """The worker's answer to ``ping`` (its pid and encoder version), or None if none answers
+    (within ``timeout_s``: a worker still loading, or busy with a command, answers later)."""
     try:
-        conn = _connect(path)
-    except OSError:
+        conn = _connect(path, timeout_s)
+        with conn:
+            _send(conn, {"ping": True}, fds=[])
+            return _reply(conn)
+    except OSError:  # TimeoutError included
         return None
-    with conn:
-        _send(conn, {"ping": True}, fds=[])
-        return _reply(conn)
 
 
-def _connect(path: str) -> socket.socket:
+def _connect(path: str, timeout_s: float | None = None) -> socket.socket:
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    conn.settimeout(timeout_s)
     try:
         conn.connect(path)
     except OSError:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import logging
 import os
 import stat
 import sys
@@ -136,7 +137,8 @@ def _steps(argv: list[str]) -> int:
 
 
 def test_a_step_in_the_worker_returns_its_xcom_and_raises_what_the_step_raised(
-        tmp_path, settings, capfd):
+        tmp_path, settings, caplog):
+    caplog.set_level(logging.INFO, logger="catalog_ml.pipeline.worker")
     path = str(tmp_path / "worker.sock")
     settings = settings.replace(worker_socket=path)
     night = dt.date(2026, 11, 2)
@@ -145,8 +147,25 @@ def test_a_step_in_the_worker_returns_its_xcom_and_raises_what_the_step_raised(
     next(serving)
     assert worker.step_in_worker(settings, "embed", night, None) == {
         "night": "2026-11-02", "seconds": 1.5}
-    assert "the step's log" in capfd.readouterr().err  # copied into the task's log
+    # copied into the task's log at its own level (Airflow marks a task's stderr as errors)
+    assert ("catalog_ml.pipeline.worker", logging.INFO, "2026-11-02 INFO the step's log"
+            ) in caplog.record_tuples
+    caplog.clear()
     with pytest.raises(DataError, match="in the worker: dump folder /nowhere does not exist"):
         worker.step_in_worker(settings, "validate", night, "/nowhere")
+    assert ("catalog_ml.pipeline.worker", logging.ERROR,
+            "catalog-ml: night stopped: dump folder /nowhere does not exist"
+            ) in caplog.record_tuples
     with pytest.raises(StopIteration):
         next(serving)
+
+
+def test_a_ping_gives_up_after_its_timeout_on_a_worker_that_does_not_answer(tmp_path):
+    listener = worker.listen(str(tmp_path / "loading.sock"))  # listening, never serving
+    try:
+        started = dt.datetime.now()
+        assert worker.ping(str(tmp_path / "loading.sock"), timeout_s=0.5) is None
+        assert (dt.datetime.now() - started).total_seconds() < 5
+        assert worker.ping(str(tmp_path / "nobody.sock"), timeout_s=0.5) is None
+    finally:
+        worker.close(listener)
