@@ -292,16 +292,17 @@ def cmd_stack(args: argparse.Namespace) -> int:
     given: dict[str, Any] = {k: v for k, v in (
         ("home", Path(args.home).resolve() if args.home else None), ("api_port", args.port),
         ("spark_port", args.spark_port)) if v is not None}
-    config = stack.StackConfig(**given)
+    config = stack.StackConfig(**given, worker=not args.no_worker)
     settings = _settings(args)
     if args.stack_command == "up":
-        print(f"starting the stack in {config.home} (Spark Connect, then Airflow) ...",
-              flush=True)
+        print(f"starting the stack in {config.home} (Spark Connect, the worker, then "
+              "Airflow) ...", flush=True)
         where = stack.up(config, settings)
         print(f"""catalog-ml stack is up
   Airflow UI   {where['ui']}   user {where['user']}, password {where['password']}
   REST API     {where['ui']}/api/v2   (token: POST {where['ui']}/auth/token)
   Spark        {where['spark']}   (Spark Connect; tasks share one warm session)
+  worker       {where['worker'] or 'off (--no-worker): each task imports its step itself'}
   lake         {where['lake']}
   landing      {where['landing']}   (a night's dump goes here; write _SUCCESS when complete)
   logs         {where['logs']}
@@ -476,6 +477,8 @@ def build_parser() -> argparse.ArgumentParser:
     stack_parser.add_argument("--home", help="where the stack keeps its state (default .stack)")
     stack_parser.add_argument("--port", type=int, help="Airflow api-server port (8080)")
     stack_parser.add_argument("--spark-port", type=int, help="Spark Connect port (15002)")
+    stack_parser.add_argument("--no-worker", action="store_true",
+                              help="no resident worker: each step task imports its step")
     stack_parser.set_defaults(func=cmd_stack)
 
     schemas = commands.add_parser("schemas", help="rewrite schemas/ from the code")

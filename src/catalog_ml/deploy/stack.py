@@ -9,7 +9,11 @@ Started, all bound to 127.0.0.1:
 - Airflow's **api-server** (UI and REST API v2), **scheduler** (LocalExecutor), **dag-processor**
   and **triggerer** (for the deferrable dump sensor), on SQLite in ``<home>/airflow``, with the
   project's ``dags/``. Their log servers are not started: with LocalExecutor the api-server
-  reads task logs from the local folder, and those servers would bind every interface.
+  reads task logs from the local folder, and those servers would bind every interface;
+- a resident **`catalog-ml worker`** on a Unix socket in ``<home>/run`` (``worker_socket`` in
+  every Airflow process's environment): each step task sends its step there and the step runs
+  with GX, torch and the steps' modules already imported, instead of importing them in a fresh
+  task process. A task that finds no worker, or one with other settings, runs its step itself.
 
 Each process is its own session (process group); its PID is kept in ``<home>/pids`` and
 ``down`` stops it by PID. Everything the stack writes stays under ``<home>`` (default
@@ -35,9 +39,12 @@ from pathlib import Path
 from catalog_ml.config import Settings, project_root
 from catalog_ml.errors import ConfigError, EnvironmentFault
 from catalog_ml.lake.files import is_remote
+from catalog_ml.pipeline.worker import ping
 
 AIRFLOW_SERVERS = ("api-server", "scheduler", "dag-processor", "triggerer")
 SPARK = "spark-connect"
+WORKER = "worker"
+MAX_SOCKET_PATH = 100  # a Unix socket's path must fit in 108 bytes (sun_path)
 USER = "admin"
 CONNECT_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
 
@@ -49,6 +56,7 @@ class StackConfig:
     spark_port: int = 15002
     spark_cores: int = field(default_factory=lambda: os.cpu_count() or 2)
     parallelism: int = 4  # Airflow tasks at once (LocalExecutor workers)
+    worker: bool = True  # a resident catalog-ml worker that runs the step tasks' steps warm
 
     @property
     def airflow_home(self) -> Path:
@@ -61,6 +69,17 @@ class StackConfig:
     @property
     def spark_url(self) -> str:
         return f"sc://127.0.0.1:{self.spark_port}"
+
+
+def worker_socket(config: StackConfig, settings: Settings) -> str:
+    """Where the stack's worker listens: ``worker_socket`` when set, else ``<home>/run``."""
+    path = settings.worker_socket or str(config.home / "run" / "worker.sock")
+    if len(os.fsencode(path)) > MAX_SOCKET_PATH:
+        raise ConfigError(f"the worker's socket path {path} is longer than {MAX_SOCKET_PATH} "
+                          "bytes (a Unix socket's limit): set worker_socket "
+                          "(CATALOG_ML_WORKER_SOCKET) to a shorter path, or start the stack "
+                          "with --no-worker")
+    return path
 
 
 def _secret(home: Path, name: str) -> str:
@@ -108,6 +127,10 @@ def environment(config: StackConfig, settings: Settings) -> dict[str, str]:
     })
     if settings.storage_options:
         env["CATALOG_ML_STORAGE_OPTIONS"] = json.dumps(settings.storage_options)
+    if config.worker:  # the step tasks send their steps to it (the worker reads it too)
+        env["CATALOG_ML_WORKER_SOCKET"] = worker_socket(config, settings)
+    else:
+        env.pop("CATALOG_ML_WORKER_SOCKET", None)
     return env
 
 
@@ -136,6 +159,11 @@ def _airflow_command(server: str, config: StackConfig) -> list[str]:
     if server in ("scheduler", "triggerer"):
         return [airflow, server, "--skip-serve-logs"]
     return [airflow, server]
+
+
+def _worker_command(config: StackConfig, settings: Settings) -> list[str]:
+    return [str(Path(sys.executable).with_name("catalog-ml")), "worker", "--socket",
+            worker_socket(config, settings)]
 
 
 def _pid_file(config: StackConfig, name: str) -> Path:
@@ -215,6 +243,8 @@ def up(config: StackConfig, settings: Settings) -> dict[str, str]:
     if not is_remote(landing):  # an object store's prefixes need no creating
         Path(landing).mkdir(parents=True, exist_ok=True)
     _start(config, SPARK, _spark_command(config, settings), env)
+    if config.worker:  # it loads while Airflow starts; a task meanwhile waits in its queue
+        _start(config, WORKER, _worker_command(config, settings), env)
     if not (config.airflow_home / "airflow.db").exists():
         migrate = subprocess.run([str(Path(sys.executable).with_name("airflow")), "db",
                                   "migrate"], env=env, capture_output=True, text=True,
@@ -226,6 +256,10 @@ def up(config: StackConfig, settings: Settings) -> dict[str, str]:
     _wait("Spark Connect", lambda: not _port_free(config.spark_port), 120, config, SPARK)
     _wait("Airflow's api-server", lambda: _healthy(config), 120, config, "api-server")
     _wait("the UI password", lambda: password(config) is not None, 30, config, "api-server")
+    if config.worker:
+        path = worker_socket(config, settings)
+        _wait("the resident worker", lambda: ping(path, timeout_s=2) is not None, 300, config,
+              WORKER)
     return info(config, settings)
 
 
@@ -233,17 +267,18 @@ def info(config: StackConfig, settings: Settings) -> dict[str, str]:
     return {"ui": config.url, "user": USER, "password": password(config) or "(not generated yet)",
             "spark": config.spark_url, "lake": settings.lake,
             "landing": settings.dump_template, "logs": str(config.home / "logs"),
-            "airflow_home": str(config.airflow_home)}
+            "airflow_home": str(config.airflow_home),
+            "worker": worker_socket(config, settings) if config.worker else ""}
 
 
 def status(config: StackConfig) -> dict[str, int | None]:
-    return {name: _running(config, name) for name in (SPARK, *AIRFLOW_SERVERS)}
+    return {name: _running(config, name) for name in (SPARK, WORKER, *AIRFLOW_SERVERS)}
 
 
 def down(config: StackConfig, timeout_s: float = 30) -> list[str]:
     """Stop every process of the stack by PID (its whole process group); returns the names."""
     stopped = []
-    for name in (*reversed(AIRFLOW_SERVERS), SPARK):
+    for name in (*reversed(AIRFLOW_SERVERS), WORKER, SPARK):
         pid = _running(config, name)
         if pid is None:
             continue
