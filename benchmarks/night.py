@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/night.py [--products 5000] [--keep DIR] [--skip-incremental]
                                          [--device auto|cpu|cuda] [--spark-master local[2]]
-                                         [--driver-max-products N] [--worker]
+                                         [--driver-max-products N] [--no-worker]
 
 On real fashion products with photos (``../shared``), with a champion trained first on other
 products:
@@ -14,10 +14,12 @@ products:
 3. **incremental nights**: the same catalog with 1 % and 10 % of the products changed (a new
    title), the rest unchanged, so only the changed ones are embedded.
 
-With ``--worker`` a second round follows in the same run: the catalog with every title changed
-(all new content), its bare models, then the same three nights sent to a resident
-``catalog-ml worker`` (its start is timed apart): the same commands without a cold process's
-imports and model load. There the driver's peak RSS is the worker's, which lives across nights.
+A second round follows in the same run (``--no-worker``: the cold round only), as the
+deployed stack runs nights (``catalog-ml stack up`` starts a worker): the catalog with every
+title changed (all new content), its bare models, then the same three nights sent to a
+resident ``catalog-ml worker`` (its start is timed apart): the same commands without a cold
+process's imports and model load. There the driver's peak RSS is the worker's, which lives
+across nights.
 
 Prints products/s per step, the night's ratio to the bare models, and the rest of the time
 (Spark start, model load, validation, writes and commits) as the night minus its model time.
@@ -180,8 +182,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--spark-master", default="local[2]")
     parser.add_argument("--driver-max-products", type=int, default=None,
                         help="the setting of that name (0: every step on Spark)")
-    parser.add_argument("--worker", action="store_true",
-                        help="then the same nights again through a resident `catalog-ml worker`")
+    parser.add_argument("--worker", action=argparse.BooleanOptionalAction, default=True,
+                        help="then the same nights again through a resident `catalog-ml "
+                        "worker`, as `catalog-ml stack up` runs them (default: on)")
     return parser.parse_args()
 
 
@@ -225,6 +228,13 @@ def run(args: argparse.Namespace, base: Path) -> None:
             if worker is not None:
                 worker.terminate()
                 worker.wait(30)
+    print("\nsummary (aims: a night within 1.25x its bare models; a 10 % night within 0.2x "
+          "the full night):")
+    for mode, figures in results.items():
+        ratio = figures["night_wall"] / figures["bare"]["total"]
+        tenth = figures.get("incremental_0.10", {}).get("wall")
+        print(f"  {mode:16} night {ratio:.2f}x the bare models" + (
+            f"; 10 % night {tenth / figures['night_wall']:.2f}x the full night" if tenth else ""))
     print(json.dumps(results, default=float))
 
 

@@ -7,8 +7,9 @@ In one run, on real fashion products with photos and a trained champion:
 2. warm CLI: the same command against the stack's Spark Connect server (after one night that
    warms it), so the cost left is the Python start of the CLI and the work itself;
 3. warm Airflow: the night triggered through the REST API of `catalog-ml stack up`; per-task
-   wall time from the task instances (each task is a fresh Python process that connects to
-   the warm Spark);
+   wall time from the task instances. Each task is a fresh Python process that sends its step
+   to the stack's resident worker; then the worker is stopped and another night runs with each
+   task importing its step itself and connecting to the warm Spark (as before the worker);
 4. a step with nothing to do: the same night's embed step again, cold and warm.
 Each night has products never seen before, so embed and classify do real work. Loopback only;
 the stack is stopped by PID at the end.
@@ -86,6 +87,18 @@ def airflow_night(url: str, password: str, night: str) -> tuple[float, dict[str,
     return wall, {t["task_id"]: round(t["duration"] or 0, 1) for t in tasks}
 
 
+def stop_worker(home: Path) -> None:
+    """The stack's worker stopped (SIGTERM), so the next night's tasks run their steps alone."""
+    import signal
+
+    os.kill(int((home / "pids" / "worker.pid").read_text()), signal.SIGTERM)
+    for _ in range(60):
+        if not (home / "run" / "worker.sock").exists():
+            return
+        time.sleep(0.5)
+    raise SystemExit("the stack's worker did not stop")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--products", type=int, default=150)
@@ -98,7 +111,8 @@ def main() -> None:
     common = rows["category"].value_counts().index[:12]
     rows = rows[rows["category"].isin(common)]
     n = args.products
-    nights = ["2026-11-01", "2026-11-02", "2026-11-03", "2026-11-04", "2026-11-05"]
+    nights = ["2026-11-01", "2026-11-02", "2026-11-03", "2026-11-04", "2026-11-05",
+              "2026-11-06"]
     write_fashion_dump(base / "landing" / nights[0], rows.iloc[:300], labelled=True)
     for i, night in enumerate(nights[1:]):
         chunk = rows.iloc[300 + i * n:300 + (i + 1) * n]
@@ -132,15 +146,20 @@ def main() -> None:
         _, warm_again, _ = run_cli(warm_env, "nightly", "--dump",
                                    str(base / "landing" / nights[3]), "--date", nights[3])
         airflow_wall, airflow = airflow_night(url, password, nights[4])
+        stop_worker(base / "stack")
+        alone_wall, alone = airflow_night(url, password, nights[5])
     finally:
         subprocess.run([CLI, "stack", "down", *stack], env=env, capture_output=True)
 
-    print(f"\n{'step':10} {'cold CLI':>10} {'warm CLI':>10} {'Airflow task':>13}")
+    print(f"\n{'step':10} {'cold CLI':>10} {'warm CLI':>10} {'Airflow+worker':>15} "
+          f"{'Airflow alone':>14}   (Airflow: task durations)")
     for step in STEPS:
         print(f"{step:10} {cold.get(step, 0):10.1f} {warm.get(step, 0):10.1f} "
-              f"{airflow.get(step, 0):13.1f}")
-    print(f"{'wait':10} {'':>10} {'':>10} {airflow.get('wait_for_dump', 0):13.1f}")
-    print(f"{'night':10} {cold_wall:10.1f} {warm_wall:10.1f} {airflow_wall:13.1f}   (wall, s)")
+              f"{airflow.get(step, 0):15.1f} {alone.get(step, 0):14.1f}")
+    print(f"{'wait':10} {'':>10} {'':>10} {airflow.get('wait_for_dump', 0):15.1f} "
+          f"{alone.get('wait_for_dump', 0):14.1f}")
+    print(f"{'night':10} {cold_wall:10.1f} {warm_wall:10.1f} {airflow_wall:15.1f} "
+          f"{alone_wall:14.1f}   (wall, s)")
     print(f"\nembed with nothing new: cold {cold.get('embed', 0):.1f} s in a new night vs "
           f"{warm_again.get('embed', 0):.1f} s warm (step time); a whole cold rerun "
           f"{cold_empty:.1f} s")
