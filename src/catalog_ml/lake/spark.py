@@ -105,8 +105,32 @@ def _connect(settings: Settings) -> Any:
         if key.startswith("spark.sql."):  # the server's static settings are its own
             builder = builder.config(key, value)
     log.info("connecting to Spark Connect at %s", settings.spark_master)
-    _SESSIONS[url] = builder.getOrCreate()
-    return _SESSIONS[url]
+    session = builder.getOrCreate()
+    session.addTag(process_tag())  # what interrupt_jobs stops: this process's, not the rest
+    _SESSIONS[url] = session
+    return session
+
+
+def process_tag() -> str:
+    """The tag of this process's operations on a shared Spark Connect session."""
+    return f"catalog-ml-pid-{os.getpid()}"
+
+
+def interrupt_jobs() -> None:
+    """Stop the Spark work this process started and is no longer waiting for (a command that
+    the resident worker stopped mid-action): its jobs on a local or cluster context, its tagged
+    operations on a Spark Connect session that other clients share. Starts no Spark."""
+    for session in _SESSIONS.values():
+        try:
+            session.interruptTag(process_tag())
+        except Exception as exc:  # a server gone meanwhile has nothing left to stop
+            log.warning("could not interrupt the Spark Connect operations: %s", exc)
+    if "pyspark" in sys.modules:
+        from pyspark import SparkContext
+
+        context = SparkContext._active_spark_context
+        if context is not None:
+            context.cancelAllJobs()
 
 
 def get_spark(settings: Settings) -> SparkSession:

@@ -346,3 +346,52 @@ def test_a_missing_dump_and_a_gate_failure_fail_at_once_with_their_reason(servic
         task = api.task("catalog_nightly", run_id, task_id)
         assert task["state"] == "failed" and task["try_number"] == 1, task
         assert message in api.log("catalog_nightly", run_id, task_id, 1)
+
+
+def test_interrupt_jobs_stops_this_process_s_operation_on_the_shared_connect_session(service):
+    """What the worker calls when its client goes away mid-action: its own tagged operation
+    stops; another client's on the same server session runs on. Each client is a process of
+    its own (this one holds a local Spark session, and a process has one kind)."""
+    port = service["args"][service["args"].index("--spark-port") + 1]
+    argv = [sys.executable, "-c", CONNECT_CLIENT, f"sc://127.0.0.1:{port}",
+            str(service["base"] / "lake")]
+    other = subprocess.Popen([*argv, "20", "no"], stdout=subprocess.PIPE, text=True)
+    time.sleep(5)  # the other client's operation is running when this one is interrupted
+    stopped = subprocess.run([*argv, "3600", "yes"], capture_output=True, text=True,
+                             timeout=300)
+    assert "stopped:" in stopped.stdout, stopped.stdout + stopped.stderr[-3000:]
+    assert "after: 3" in stopped.stdout
+    out, _ = other.communicate(timeout=300)
+    assert "ran to the end" in out and "after: 3" in out, out
+
+
+CONNECT_CLIENT = """
+import sys, threading, time
+from pyspark.sql.functions import udf
+from catalog_ml.config import load_settings
+from catalog_ml.lake.spark import get_spark, interrupt_jobs
+
+spark = get_spark(load_settings(spark_master=sys.argv[1], lake=sys.argv[2]))
+seconds = int(sys.argv[3])
+
+@udf("long")
+def slow(x):
+    time.sleep(seconds)
+    return x
+
+stop = threading.Event()
+
+def interrupt_until_stopped():
+    while not stop.wait(2):
+        interrupt_jobs()
+
+if sys.argv[4] == "yes":
+    threading.Thread(target=interrupt_until_stopped, daemon=True).start()
+try:
+    spark.range(2).select(slow("id")).collect()
+    print("ran to the end", flush=True)
+except Exception as exc:
+    print("stopped:", type(exc).__name__, str(exc)[:300], flush=True)
+stop.set()
+print("after:", spark.range(3).count(), flush=True)
+"""
