@@ -319,6 +319,7 @@ def cmd_stack(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     import signal
 
+    from catalog_ml.lake.spark import interrupt_jobs
     from catalog_ml.pipeline import worker
     from catalog_ml.pipeline.warm_encoders import become_resident
 
@@ -348,7 +349,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     print(f"catalog-ml worker ready on {listener.getsockname()} (pid {os.getpid()}, encoders "
           f"{version}); clients set worker_socket to it; stop it with SIGTERM", flush=True)
     try:
-        worker.serve(listener, settings_of, run_here, about)
+        worker.serve(listener, settings_of, run_here, about, on_cancel=interrupt_jobs)
     except worker.WorkerStopping:
         print("catalog-ml worker: stopped", flush=True)
     return 0

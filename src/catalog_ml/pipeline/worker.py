@@ -17,18 +17,26 @@ night with settings the client did not ask for. Settings cross as digests, never
 (they hold storage secrets). Only the same user may connect: the socket
 is 0600 in a folder of its own, and the peer's uid is checked. One command runs at a time;
 clients that come meanwhile wait their turn, as they would for the lake's writer lock.
+
+A client that goes away while its command runs (Ctrl-C, an Airflow task marked failed or past
+its ``execution_timeout``) stops the command: the worker watches the connection and raises
+``ClientGone`` in the command, as SIGTERM raises ``WorkerStopping``; every commit is atomic, so
+what it committed is whole and the rest was not written. The next client is served as usual.
 """
 
 from __future__ import annotations
 
 import codecs
 import contextlib
+import ctypes
 import dataclasses
 import datetime as dt
 import hashlib
 import json
 import logging
 import os
+import select
+import signal
 import socket
 import struct
 import sys
@@ -60,12 +68,18 @@ _ERRORS: dict[int, type[Exception]] = {EXIT_DATA: DataError, EXIT_CONFIG: Config
                                        EXIT_ENVIRONMENT: EnvironmentFault,
                                        EXIT_CONFLICT: ConflictError}
 _LENGTH = struct.Struct("!I")
+EXIT_INTERRUPTED = 130  # as a shell reports a command stopped by Ctrl-C
+CANCEL_SIGNAL = signal.SIGUSR1  # how the watcher stops a command in the main thread
 _LEVELS = {name: getattr(logging, name) for name in ("DEBUG", "INFO", "WARNING", "ERROR",
                                                      "CRITICAL")}
 
 
 class WorkerStopping(BaseException):
     """SIGTERM: the worker stops, even in the middle of a command (whose commits are atomic)."""
+
+
+class ClientGone(BaseException):
+    """The running command's client closed its connection: the command stops where it is."""
 
 
 def fingerprint(settings: Settings) -> dict[str, str]:
@@ -99,7 +113,12 @@ def forward(path: str, argv: list[str], settings: Settings,
         sys.stdout.flush()
         sys.stderr.flush()
         _send(conn, header, fds=list(streams or (sys.stdout.fileno(), sys.stderr.fileno())))
-        reply = _reply(conn)
+        try:
+            reply = _reply(conn)
+        except KeyboardInterrupt:  # closing the connection stops the command in the worker
+            print(f"catalog-ml: interrupted: the worker on {path} stops `{' '.join(argv)}`; "
+                  "what it committed is complete, the rest is not written", file=sys.stderr)
+            return EXIT_INTERRUPTED
     if reply is None:
         print(f"catalog-ml: environment: the worker on {path} stopped while running "
               f"`{' '.join(argv)}` (see its log); what it committed is complete, the rest was "
@@ -129,6 +148,8 @@ def step_in_worker(settings: Settings, step: str, night: dt.date, dump_dir: str 
     output, errors = out.text(), err.text()
     if code is None:
         return None
+    if code == EXIT_INTERRUPTED:
+        raise KeyboardInterrupt
     if code == 0:
         prefix = f"[{night.isoformat()}] {step}: "
         line = next((ln for ln in reversed(output.splitlines()) if ln.startswith(prefix)), None)
@@ -277,18 +298,22 @@ def close(listener: socket.socket) -> None:
 
 
 def serve(listener: socket.socket, settings_of: Callable[[list[str]], tuple[str, Settings]],
-          run: Callable[[list[str]], int], about: dict[str, Any]) -> None:
+          run: Callable[[list[str]], int], about: dict[str, Any],
+          on_cancel: Callable[[], None] | None = None) -> None:
     """Run each client's command in this process, one at a time, until WorkerStopping.
 
     ``settings_of(argv)`` gives the command's name and the settings it would use here;
     ``run(argv)`` runs it (writing to ``sys.stdout`` / ``sys.stderr``) and returns its exit
-    code."""
+    code; ``on_cancel()`` cleans up after a command stopped because its client went away (the
+    CLI cancels its Spark jobs there)."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(CANCEL_SIGNAL, _on_cancel_signal)
     try:
         while True:
             conn, _ = listener.accept()
             with conn:
                 try:
-                    _handle(conn, settings_of, run, about)
+                    _handle(conn, settings_of, run, about, on_cancel)
                 except (OSError, ValueError) as exc:  # a client that went away, a bad request
                     log.warning("worker: a request failed: %s", exc)
     finally:
@@ -296,7 +321,8 @@ def serve(listener: socket.socket, settings_of: Callable[[list[str]], tuple[str,
 
 
 def _handle(conn: socket.socket, settings_of: Callable[[list[str]], tuple[str, Settings]],
-            run: Callable[[list[str]], int], about: dict[str, Any]) -> None:
+            run: Callable[[list[str]], int], about: dict[str, Any],
+            on_cancel: Callable[[], None] | None = None) -> None:
     header, fds = _request(conn)
     try:
         refusal = _refusal(conn, header, fds)
@@ -323,8 +349,16 @@ def _handle(conn: socket.socket, settings_of: Callable[[list[str]], tuple[str, S
                                + ", ".join(differ)})
                 return
             log.info("worker: catalog-ml %s", " ".join(argv))
-            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-                code = run(argv)
+            try:
+                with (_ClientWatch(conn), contextlib.redirect_stdout(out),
+                      contextlib.redirect_stderr(err)):
+                    code = run(argv)
+            except ClientGone:
+                log.warning("worker: the client of `catalog-ml %s` went away: the command was "
+                            "stopped; what it committed is complete", " ".join(argv))
+                if on_cancel is not None:
+                    on_cancel()
+                return
         _answer(conn, {"exit": code})
         log.info("worker: exit %d", code)
     finally:
@@ -402,3 +436,84 @@ def _client_streams(fds: list[int]) -> Iterator[tuple[TextIO, TextIO]]:
         for stream in (out, err):
             with contextlib.suppress(OSError):
                 stream.close()
+
+
+class _ClientWatch:
+    """While a command runs: a thread that waits for its client's connection to close and then
+    raises ``ClientGone`` in the command's thread (a client sends nothing after its request).
+
+    In the main thread (``catalog-ml worker``) that is a signal, which also interrupts a
+    blocking call such as a wait on Spark; in another thread (tests, embedding) an asynchronous
+    exception, raised at its next Python instruction. Once the command is done, a late close
+    changes nothing: the watcher fires only while ``running``, under the lock.
+    """
+
+    current: _ClientWatch | None = None
+
+    def __init__(self, conn: socket.socket) -> None:
+        self._conn = conn
+        self._target = threading.get_ident()
+        self._by_signal = (threading.current_thread() is threading.main_thread()
+                           and signal.getsignal(CANCEL_SIGNAL) is _on_cancel_signal)
+        self._lock = threading.Lock()
+        self._wake_read, self._wake_write = os.pipe()
+        self._thread = threading.Thread(target=self._watch, name="worker-client-watch",
+                                        daemon=True)
+        self.running = False
+        self.fired = False
+
+    def __enter__(self) -> _ClientWatch:
+        self.running = True
+        _ClientWatch.current = self
+        self._thread.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        try:
+            with self._lock:
+                self.running = False
+            os.write(self._wake_write, b"x")
+            self._thread.join()
+        finally:  # ClientGone may land in here too: the watch is cleaned up all the same
+            os.close(self._wake_read)
+            os.close(self._wake_write)
+            _ClientWatch.current = None
+        if self.fired and kind is None:  # fired as the command ended: none may stay pending
+            if not self._by_signal:
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self._target), None)
+            raise ClientGone
+
+    def _watch(self) -> None:
+        poller = select.poll()
+        poller.register(self._conn.fileno(), select.POLLIN | select.POLLHUP | select.POLLERR)
+        poller.register(self._wake_read, select.POLLIN)
+        while True:
+            ready = dict(poller.poll())
+            if self._wake_read in ready:
+                return
+            try:
+                data = self._conn.recv(4096, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                continue
+            except OSError:
+                data = b""
+            if data:  # a client has nothing more to say; what it sends anyway is dropped
+                continue
+            with self._lock:
+                if self.running:
+                    self.fired = True
+                    self._interrupt()
+            return
+
+    def _interrupt(self) -> None:
+        if self._by_signal:
+            signal.pthread_kill(self._target, CANCEL_SIGNAL)
+        else:
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self._target),
+                                                       ctypes.py_object(ClientGone))
+
+
+def _on_cancel_signal(signum: int, frame: object) -> None:
+    watch = _ClientWatch.current
+    if watch is not None and watch.fired and watch.running:
+        raise ClientGone

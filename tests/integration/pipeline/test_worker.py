@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -99,6 +100,31 @@ def test_nights_run_in_the_worker_as_they_would_here(trained_lake, classified_la
         assert elsewhere.returncode == 0, elsewhere.stderr
         assert "the worker runs with other settings: top_k; running here" in elsewhere.stderr
         assert process.poll() is None  # the worker lives on after each of them
+
+        # Ctrl-C in the client stops the night in the worker, which then serves the next one
+        later = str(NEXT + dt.timedelta(days=1))
+        began = f"catalog-ml nightly --dump tonight --date {later}"
+        client = subprocess.Popen([CLI, "nightly", "--dump", "tonight", "--date", later],
+                                  env=env, cwd=world.base, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while began not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        client.send_signal(signal.SIGINT)
+        _, stopped = client.communicate(timeout=60)
+        assert client.returncode == 130, stopped
+        assert "interrupted: the worker on" in stopped and "Traceback" not in stopped
+        deadline = time.monotonic() + 60
+        while "went away" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert f"the client of `{began}` went away" in log.read_text()
+        assert process.poll() is None
+        again = cli("nightly", "--dump", "tonight", "--date", later)
+        assert again.returncode == 0, again.stderr
+        assert f"[{later}] summary: " in again.stdout
+        assert (world.lake.read("classifications", where={"run_date": dt.date.fromisoformat(
+            later)}).num_rows == world.lake.read("classifications",
+                                                 where={"run_date": NEXT}).num_rows > 0)
 
         process.send_signal(signal.SIGTERM)
         assert process.wait(30) == 0

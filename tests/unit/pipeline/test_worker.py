@@ -9,9 +9,11 @@ import datetime as dt
 import json
 import logging
 import os
+import signal
 import stat
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -27,13 +29,14 @@ def settings(tmp_path) -> Settings:
                          storage_options={"aws_secret_access_key": "s3cr3t-value"})
 
 
-def _serving(path: str, settings: Settings, run: Callable[[list[str]], int]
-             ) -> Iterator[threading.Thread]:
+def _serving(path: str, settings: Settings, run: Callable[[list[str]], int],
+             on_cancel: Callable[[], None] | None = None) -> Iterator[threading.Thread]:
     listener = worker.listen(path)
 
     def loop() -> None:
         with contextlib.suppress(worker.WorkerStopping):
-            worker.serve(listener, lambda argv: (argv[0], settings), run, {"pid": os.getpid()})
+            worker.serve(listener, lambda argv: (argv[0], settings), run, {"pid": os.getpid()},
+                         on_cancel)
 
     thread = threading.Thread(target=loop, daemon=True)
     thread.start()
@@ -169,3 +172,52 @@ def test_a_ping_gives_up_after_its_timeout_on_a_worker_that_does_not_answer(tmp_
         assert worker.ping(str(tmp_path / "nobody.sock"), timeout_s=0.5) is None
     finally:
         worker.close(listener)
+
+
+def test_ctrl_c_in_the_client_stops_its_command_in_the_worker_which_serves_the_next(
+        tmp_path, settings, capfd, caplog):
+    path = str(tmp_path / "worker.sock")
+    started, stopped, cancelled = threading.Event(), threading.Event(), []
+
+    def run(argv: list[str]) -> int:
+        if "stop" in argv:
+            raise worker.WorkerStopping
+        if "long" not in argv:
+            return 0
+        started.set()
+        try:
+            for _ in range(3000):  # 30 s, unless the client goes away
+                time.sleep(0.01)
+        except worker.ClientGone:
+            stopped.set()
+            raise
+        return 0
+
+    serving = _serving(path, settings, run, on_cancel=lambda: cancelled.append(True))
+    next(serving)
+    main = threading.main_thread().ident
+    assert main is not None
+    threading.Thread(target=lambda: started.wait(10) and signal.pthread_kill(
+        main, signal.SIGINT), daemon=True).start()
+    began = time.monotonic()
+    assert worker.forward(path, ["nightly", "--date", "long"], settings) == 130
+    assert "interrupted: the worker on" in capfd.readouterr().err
+    assert stopped.wait(10) and time.monotonic() - began < 10  # not the command's 30 s
+    assert worker.forward(path, ["report", "--date", "2026-11-02"], settings) == 0
+    assert "the client of `catalog-ml nightly --date long` went away" in caplog.text
+    assert cancelled == [True]  # the Spark clean-up ran once, for the stopped command only
+    with pytest.raises(StopIteration):
+        next(serving)
+
+
+def test_a_client_that_closes_after_its_answer_stops_nothing(tmp_path, settings):
+    path = str(tmp_path / "worker.sock")
+    serving = _serving(path, settings, lambda argv: 0 if "stop" not in argv else (
+        _ for _ in ()).throw(worker.WorkerStopping))
+    next(serving)
+    for _ in range(20):  # each close lands while the worker answers or just after
+        assert worker.forward(path, ["report", "--date", "2026-11-02"], settings) == 0
+    time.sleep(0.2)
+    assert worker.ping(path)["ready"] is True
+    with pytest.raises(StopIteration):
+        next(serving)
