@@ -445,7 +445,8 @@ class _ClientWatch:
     In the main thread (``catalog-ml worker``) that is a signal, which also interrupts a
     blocking call such as a wait on Spark; in another thread (tests, embedding) an asynchronous
     exception, raised at its next Python instruction. Once the command is done, a late close
-    changes nothing: the watcher fires only while ``running``, under the lock.
+    changes nothing: the watcher fires only while ``running``, under the lock, and an
+    exception it fired that has not landed yet is withdrawn (the command ended on its own).
     """
 
     current: _ClientWatch | None = None
@@ -468,7 +469,7 @@ class _ClientWatch:
         self._thread.start()
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+    def __exit__(self, *_: object) -> None:
         try:
             with self._lock:
                 self.running = False
@@ -478,10 +479,8 @@ class _ClientWatch:
             os.close(self._wake_read)
             os.close(self._wake_write)
             _ClientWatch.current = None
-        if self.fired and kind is None:  # fired as the command ended: none may stay pending
-            if not self._by_signal:
-                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self._target), None)
-            raise ClientGone
+        if self.fired and not self._by_signal:  # one not raised yet would land after the command
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self._target), None)
 
     def _watch(self) -> None:
         poller = select.poll()

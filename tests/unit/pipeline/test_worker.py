@@ -210,10 +210,15 @@ def test_ctrl_c_in_the_client_stops_its_command_in_the_worker_which_serves_the_n
         next(serving)
 
 
+def _succeed(argv: list[str]) -> int:
+    if "stop" in argv:
+        raise worker.WorkerStopping
+    return 0
+
+
 def test_a_client_that_closes_after_its_answer_stops_nothing(tmp_path, settings):
     path = str(tmp_path / "worker.sock")
-    serving = _serving(path, settings, lambda argv: 0 if "stop" not in argv else (
-        _ for _ in ()).throw(worker.WorkerStopping))
+    serving = _serving(path, settings, _succeed)
     next(serving)
     for _ in range(20):  # each close lands while the worker answers or just after
         assert worker.forward(path, ["report", "--date", "2026-11-02"], settings) == 0
