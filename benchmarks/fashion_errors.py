@@ -21,6 +21,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -54,17 +55,21 @@ def main() -> None:
     folds = list(StratifiedKFold(5, shuffle=True, random_state=0).split(titles, y))
 
     def out_of_fold(fit_predict: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
-        probabilities = np.full((len(y), len(classes)), 1e-9)
+        predicted = np.full((len(y), len(classes)), 1e-9)
         for train, test in folds:
-            probabilities[test] = fit_predict(train, test)
-        return np.log(np.clip(probabilities, 1e-9, 1))
+            predicted[test] = fit_predict(train, test)
+        return np.log(np.clip(predicted, 1e-9, 1))
+
+    def probabilities(model: LogisticRegression, features: Any) -> np.ndarray:
+        """Over every class, also those a fold's training products lack."""
+        out = np.full((features.shape[0], len(classes)), 1e-9)
+        out[:, model.classes_] = model.predict_proba(features)
+        return out
 
     def linear(features: np.ndarray, strength: float):
         def fit_predict(train: np.ndarray, test: np.ndarray) -> np.ndarray:
             model = LogisticRegression(C=strength, max_iter=2000).fit(features[train], y[train])
-            out = np.full((len(test), len(classes)), 1e-9)
-            out[:, model.classes_] = model.predict_proba(features[test])
-            return out
+            return probabilities(model, features[test])
         return fit_predict
 
     def lexical(train: np.ndarray, test: np.ndarray) -> np.ndarray:
@@ -73,10 +78,7 @@ def main() -> None:
             TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True))
         words = vectoriser.fit_transform([titles[i] for i in train])
         model = LogisticRegression(C=20, max_iter=2000).fit(words, y[train])
-        out = np.full((len(test), len(classes)), 1e-9)
-        tested = vectoriser.transform([titles[i] for i in test])
-        out[:, model.classes_] = model.predict_proba(tested)
-        return out
+        return probabilities(model, vectoriser.transform([titles[i] for i in test]))
 
     members = {"tfidf": out_of_fold(lexical), "text": out_of_fold(linear(text, 10.0)),
                "image": out_of_fold(linear(image, 1.0))}
