@@ -106,7 +106,7 @@ class Settings:
     fusion_width: int = 256
     # fine-tune the text encoder with LoRA adapters as an extra member: auto = where a GPU is
     # present (on a CPU it costs ~30 s per 1,000 products per fit; see README)
-    text_finetune: str = "auto"  # auto | none | lora
+    text_finetune: str = "auto"  # auto | none | lora | full
     text_finetune_epochs: int = 3
     # Ensemble, evaluation and promotion
     cv_folds: int = 5
@@ -311,7 +311,7 @@ def _check(settings: Settings) -> None:
         raise ConfigError("setting 'review_threshold' must be at most 1 (negative: the model's)")
     choices = {"precision": ("auto", "fp32", "bf16", "fp16"), "device": ("auto", "cpu", "cuda"),
                "inference_engine": ("auto", "torch", "onnx"),
-               "text_finetune": ("auto", "none", "lora"),
+               "text_finetune": ("auto", "none", "lora", "full"),
                "image_encoder": IMAGE_ENCODERS, "spark_io": ("auto", "spark", "arrow")}
     for name, allowed in choices.items():
         if getattr(settings, name) not in allowed:

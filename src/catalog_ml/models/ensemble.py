@@ -42,7 +42,7 @@ WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "model.json"
 MEMBERS = ("fusion", "lexical", "text_linear", "image_linear", "text_tuned")
 TEXT_MEMBERS = ("lexical", "text_linear", "text_tuned")
-TUNED = "text_tuned"  # the LoRA-adapted text encoder and its head, when trained with it
+TUNED = "text_tuned"  # the fine-tuned (LoRA or full) text encoder and its head, when trained
 
 
 @dataclass
@@ -214,7 +214,8 @@ class EnsembleModel:
             "level_weights": self.level_weights,
             "review_threshold": self.review_threshold,
             "metrics": self.metrics,
-            TUNED: {"base": tuned.base} if tuned is not None else None,
+            TUNED: {"base": tuned.base, "method": tuned.encoder.method}
+            if tuned is not None else None,
         }
         files = {WEIGHTS_FILE: save_arrays(arrays),
                  CONFIG_FILE: json.dumps(meta, indent=1).encode()}
@@ -328,7 +329,9 @@ def _restore_tuned(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Tuned
     if not (path / "config.json").is_file():
         raise ValueError(f"the tuned text member needs its base encoder at {path}, which is "
                          "not a model folder here (setting text_encoder_path)")
-    encoder = AdaptedTextEncoder.restore(path, arrays, f"{TUNED}.adapter", resolve_runtime())
+    method = str(meta.get("method") or "lora")  # models from before full fine-tuning: LoRA
+    encoder = AdaptedTextEncoder.restore(path, arrays, f"{TUNED}.adapter", resolve_runtime(),
+                                         method)
     return TunedText(encoder, SoftmaxLinear.from_tensors(arrays, f"{TUNED}.head"), base)
 
 

@@ -69,11 +69,12 @@ def fit_members(batch: ProductBatch, labels: list[str], classes: list[str],
 
 def fit_tuned_text(documents: list[str], targets: np.ndarray, n_classes: int,
                    options: TrainOptions) -> TunedText:
-    """LoRA adapters on the text encoder, then a logistic regression on its vectors."""
+    """The text encoder fine-tuned (LoRA adapters or every weight, ``options.
+    text_finetune_method``), then a logistic regression on its vectors."""
     runtime = resolve_runtime(options.device, options.precision)
     encoder = AdaptedTextEncoder.fit(text_encoder_folder(options.text_encoder_path), documents,
                                      targets, n_classes, runtime, options.text_finetune_epochs,
-                                     options.seed)
+                                     options.seed, options.text_finetune_method)
     head = SoftmaxLinear.fit(encoder.encode(documents), targets, n_classes, TEXT_STRENGTH,
                              True, options.seed)
     return TunedText(encoder, head, options.text_encoder_path)

@@ -1,4 +1,5 @@
-"""catalog_ml.features.text_adapters: LoRA adapters on the real shipped MiniLM."""
+"""catalog_ml.features.text_adapters: LoRA adapters and full fine-tuning on the real shipped
+MiniLM."""
 
 import itertools
 
@@ -56,3 +57,40 @@ def test_the_schedule_warms_up_then_decays_for_any_number_of_steps():
     rates = [factor(step) for step in range(100)]
     assert rates[0] < rates[9] == 1.0 and rates[-1] >= 0.05
     assert all(a >= b for a, b in itertools.pairwise(rates[9:]))
+
+
+@pytest.fixture(scope="module")
+def fully_tuned():
+    return AdaptedTextEncoder.fit(default_text_encoder_path(), DOCUMENTS, TARGETS, 3,
+                                  resolve_runtime("cpu", "fp32"), epochs=2, seed=0,
+                                  method="full")
+
+
+def test_full_fine_tuning_moves_every_weight_and_round_trips(fully_tuned):
+    from catalog_ml.features.text_adapters import _adapted
+
+    runtime = resolve_runtime("cpu", "fp32")
+    arrays = fully_tuned.tensors("t")
+    names = {name for name, _ in fully_tuned.model.named_parameters()}
+    assert {k.removeprefix("t.") for k in arrays} == names  # the whole encoder is stored
+    _, untuned = _adapted(default_text_encoder_path(), runtime, "full")
+    moved = [n for n, v in untuned.named_parameters()
+             if not np.allclose(v.detach().numpy(), arrays[f"t.{n}"])]
+    assert len(moved) > len(names) // 2  # not only the last layer or the adapters
+    vectors = fully_tuned.encode(DOCUMENTS)
+    restored = AdaptedTextEncoder.restore(default_text_encoder_path(), arrays, "t", runtime,
+                                          "full")
+    assert restored.method == "full"
+    np.testing.assert_allclose(restored.encode(DOCUMENTS), vectors, atol=1e-5)
+
+
+def test_weights_of_one_method_are_refused_by_the_other(adapted, fully_tuned):
+    runtime = resolve_runtime("cpu", "fp32")
+    with pytest.raises(ValueError, match="full weights"):
+        AdaptedTextEncoder.restore(default_text_encoder_path(), adapted.tensors("a"), "a",
+                                   runtime, "full")
+    with pytest.raises(ValueError, match="lora weights"):
+        AdaptedTextEncoder.restore(default_text_encoder_path(), fully_tuned.tensors("a"), "a",
+                                   runtime, "lora")
+    with pytest.raises(ValueError, match="unknown fine-tuning method 'prefix'"):
+        AdaptedTextEncoder.restore(default_text_encoder_path(), {}, "a", runtime, "prefix")

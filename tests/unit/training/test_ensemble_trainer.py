@@ -57,18 +57,26 @@ def test_a_large_catalog_is_cross_validated_on_a_stratified_sample():
     assert report["protocol"]["training"] + report["protocol"]["holdout"] == 240
 
 
-def test_a_lora_tuned_text_member_is_cross_validated_and_travels_with_the_artifact(tmp_path):
+@pytest.mark.parametrize("method", ["lora", "full"])
+def test_a_tuned_text_member_is_cross_validated_and_travels_with_the_artifact(tmp_path,
+                                                                             method):
     from catalog_ml.models.ensemble import EnsembleModel
 
     data, scale = labelled(150, seed=4)
-    options = EnsembleOptions(fusion=TrainOptions(epochs=3, width=16, text_finetune="lora",
+    options = EnsembleOptions(fusion=TrainOptions(epochs=3, width=16, text_finetune=method,
                                                   text_finetune_epochs=1), folds=3)
     model, report = train_ensemble(data, scale, "enc-v1", options)
     assert model.members.text_tuned is not None
+    assert model.members.text_tuned.encoder.method == method
     assert "text_tuned_only" in report["cross_validation"]
     assert report["cost"]["member_seconds"]["text_tuned"] > 0
     digest = model.save(tmp_path / "m")
     loaded = EnsembleModel.load(tmp_path / "m", digest)
+    assert loaded.members.text_tuned is not None
+    assert loaded.members.text_tuned.encoder.method == method
+    # LoRA stores kilobytes of adapters, full fine-tuning the whole ~90 MB encoder
+    size = sum(f.stat().st_size for f in (tmp_path / "m").iterdir())
+    assert (size > 50e6) == (method == "full")
     first, second = model.predict(data.batch), loaded.predict(data.batch)
     assert first.categories == second.categories
     np.testing.assert_allclose(first.confidence, second.confidence, rtol=1e-4)
@@ -80,4 +88,7 @@ def test_auto_tunes_the_text_only_where_there_is_a_gpu():
     assert TrainOptions(text_finetune="auto").tunes_text == torch.cuda.is_available()
     assert not TrainOptions(text_finetune="auto", device="cpu").tunes_text
     assert TrainOptions(text_finetune="lora").tunes_text
+    assert TrainOptions(text_finetune="full").tunes_text
     assert not TrainOptions(text_finetune="none").tunes_text
+    assert TrainOptions(text_finetune="auto").text_finetune_method == "lora"
+    assert TrainOptions(text_finetune="full").text_finetune_method == "full"
