@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The benchmarks on a GPU, when the machine has one: embed throughput (plain loop vs. the
-# Spark embed step), the whole night per step against its bare models, and training time.
+# Spark embed step), the whole night per step against its bare models, and what fine-tuning
+# the text encoder (LoRA and full) costs and gives.
 # On a machine without a CUDA device it prints one skip line and exits 0.
 #
 #   benchmarks/gpu.sh            PRODUCTS=5000 ROWS=2000 CORES=$(nproc) to change the sizes
@@ -18,4 +19,5 @@ CATALOG_ML_DEVICE=cuda "$PY" benchmarks/embed_throughput.py --rows "${ROWS:-2000
 echo "== the night on real products with photos, device cuda"
 "$PY" benchmarks/night.py --products "${PRODUCTS:-5000}" --device cuda \
   --spark-master "local[${CORES:-$(nproc)}]" --skip-incremental
-echo "== fine-tuning the text encoder: not built yet (issue 12); nothing to time"
+echo "== fine-tuning the text encoder: frozen, LoRA and every weight, 3 epochs, device cuda"
+"$PY" benchmarks/text_finetune.py --variants frozen,lora,full --epochs 3 --device cuda
