@@ -104,8 +104,9 @@ class Settings:
     train_seed: int = 13
     train_validation_share: float = 0.15
     fusion_width: int = 256
-    # fine-tune the text encoder with LoRA adapters as an extra member: auto = where a GPU is
-    # present (on a CPU it costs ~30 s per 1,000 products per fit; see README)
+    # fine-tune the text encoder as an extra member: auto = LoRA adapters where a GPU is present
+    # (on a CPU LoRA costs ~30 s per 1,000 products per fit at 3 epochs, full ~9 s per epoch;
+    # see README)
     text_finetune: str = "auto"  # auto | none | lora | full
     text_finetune_epochs: int = 3
     # Ensemble, evaluation and promotion

@@ -200,6 +200,7 @@ class EnsembleModel:
             arrays.update(self.members.image_linear.tensors("image_linear"))
         tuned = self.members.text_tuned
         if tuned is not None:
+            # ".adapter" also for a fully tuned encoder: the prefix older artifacts carry
             arrays.update(tuned.encoder.tensors(f"{TUNED}.adapter"))
             arrays.update(tuned.head.tensors(f"{TUNED}.head"))
         meta = {

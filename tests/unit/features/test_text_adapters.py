@@ -66,7 +66,7 @@ def fully_tuned():
                                   method="full")
 
 
-def test_full_fine_tuning_moves_every_weight_and_round_trips(fully_tuned):
+def test_full_fine_tuning_stores_the_whole_encoder_moves_it_and_round_trips(fully_tuned):
     from catalog_ml.features.text_adapters import _adapted
 
     runtime = resolve_runtime("cpu", "fp32")
