@@ -46,6 +46,7 @@ STOP = b""
 READY_TIMEOUT_S = 600.0  # loading two encoders takes seconds; a hung child is given up on
 _WARM: dict[str, WarmEncoders] = {}  # spec JSON -> the process holding those encoders
 _RESIDENT: list[bool] = []  # non-empty in a resident worker: encoders stay in this process
+_PRELOADING: list[threading.Thread] = []  # imports started meanwhile, joined with the child
 # What a night imports on its way: a resident worker imports them once, before its first night.
 NIGHT_MODULES = ("great_expectations", "catalog_ml.validation.suite",
                  "catalog_ml.pipeline.validate", "catalog_ml.pipeline.ingest",
@@ -185,12 +186,23 @@ def warm_for(spec_json: str) -> WarmEncoders | None:
 
 def preload_classifier() -> None:
     """Import what classify needs (torch, scikit-learn: seconds) in a thread while this
-    process waits on the encoder process, whose pipe releases the GIL."""
+    process waits on the encoder process, whose pipe releases the GIL.
+
+    ``warm_encoders`` joins the thread when its block ends: a night with nothing to classify
+    can end first, and a thread still inside torch's import at interpreter exit aborted the
+    process (``terminate called without an active exception``, exit -6)."""
     def load() -> None:
         for module in ("catalog_ml.models.ensemble", "catalog_ml.pipeline.classify"):
             importlib.import_module(module)
 
-    threading.Thread(target=load, name="catalog-ml-preload", daemon=True).start()
+    thread = threading.Thread(target=load, name="catalog-ml-preload", daemon=True)
+    thread.start()
+    _PRELOADING.append(thread)
+
+
+def _join_preloads() -> None:
+    while _PRELOADING:
+        _PRELOADING.pop().join()
 
 
 def release(spec_json: str) -> None:
@@ -248,6 +260,7 @@ def warm_encoders(settings: Settings) -> Iterator[None]:
     finally:
         _WARM.pop(spec_json, None)
         warm.close()
+        _join_preloads()
 
 
 if __name__ == "__main__":

@@ -160,7 +160,7 @@ def _definition(settings: Settings) -> Any:
 def prepare_gx(settings: Settings) -> threading.Thread:
     """Import Great Expectations and build the suite in a thread (seconds of imports), while
     the caller reads the dump and checks its photos, whose file reads and decoding release
-    the GIL."""
+    the GIL. The caller joins it before it returns (see ``preload_classifier``)."""
     def build() -> None:
         with _GX_LOCK:
             _definition(settings)
@@ -197,8 +197,12 @@ def validate_dump(folder: str | Path, night: dt.date, settings: Settings,
 
     ``taxonomy``: the lake's known categories; empty before the first labelled night, when
     the dump's own labels found the taxonomy."""
-    prepare_gx(settings)  # its imports overlap reading the dump and checking its photos
-    return validate_raw(read_dump(folder, settings.storage_options), night, settings, taxonomy)
+    gx_ready = prepare_gx(settings)  # its imports overlap reading the dump and its photos
+    try:
+        return validate_raw(read_dump(folder, settings.storage_options), night, settings,
+                            taxonomy)
+    finally:  # an unreadable dump ends first: no import may be running when the process exits
+        gx_ready.join()
 
 
 def validate_raw(raw: RawDump, night: dt.date, settings: Settings,
