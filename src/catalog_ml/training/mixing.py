@@ -8,6 +8,12 @@ common one. (The upper levels' macro-F1 is left out: it averages over a handful 
 some with one or two products, and chasing it picked noise on the fashion set.) The weights
 lie on a grid of tenths; in nested cross-validation a grid of fifths did 0.002 better on the
 fashion set and 0.017 worse on a 700-product second shop, both within fold noise.
+
+The best grid point on one sample of out-of-fold rows is partly that sample's noise, so the
+weights are the mean of the best points of ``BAGS`` bootstrap resamples (bagged ensemble
+selection, Caruana et al. 2004). Through ``train`` on the fashion set it raised every level's
+accuracy by 0.0005-0.001 and macro-F1 by 0.004-0.011, and kept every modality in the mix; on
+a 700-product second shop it moved the levels by -0.006 to +0.005, within that shop's noise.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ from catalog_ml.training.trainer import fit_temperature
 WEIGHT_STEPS = 10  # member weights on a grid of tenths
 UPPER_LEVEL_WEIGHTS = (0.0, 0.1, 0.25, 0.5, 1.0)  # tried for each level above the leaf
 MIN_GAIN = 1e-3  # the path decision must beat the plain argmax by this much to be used
+BAGS = 20  # bootstrap resamples whose best weights are averaged (0: the best on all rows)
+BAG_SEED = 0  # fixed: the same rows give the same weights, so a retrain is reproducible
 Outputs = dict[str, np.ndarray]
 
 
@@ -67,10 +75,10 @@ def level_score(targets: np.ndarray, predicted: np.ndarray, hierarchy: Hierarchy
 
 def fit_weights(log_probs: Outputs, present: Outputs, targets: np.ndarray,
                 names: tuple[str, ...], hierarchy: Hierarchy,
-                steps: int = WEIGHT_STEPS) -> Mix:
-    """Member weights (summing to 1) that score best on all levels, a temperature that
-    minimises the log-loss of the mix, then the weight of the upper levels in the path
-    decision.
+                steps: int = WEIGHT_STEPS, bags: int = BAGS) -> Mix:
+    """Member weights (summing to 1) that score best on all levels, averaged over bootstrap
+    resamples of the rows; a temperature that minimises the log-loss of the mix; then the
+    weight of the upper levels in the path decision.
 
     A grid over the simplex, not gradient descent on the log-loss: the log-loss rewards the
     sharpest member, while the decisions users see are argmaxes, and rare classes matter.
@@ -78,23 +86,67 @@ def fit_weights(log_probs: Outputs, present: Outputs, targets: np.ndarray,
     names = tuple(n for n in names if n in log_probs)
     if not names:
         return Mix({}, 1.0)
-    best: tuple[float, float, dict[str, float]] | None = None
-    for combo in simplex(len(names), steps):
-        weights = {n: w for n, w in zip(names, combo, strict=True) if w > 0}
-        mixed = combine(log_probs, present, weights, 1.0)
-        score = level_score(targets, mixed.argmax(1), hierarchy)
-        if best is not None and score < best[0] - 1e-9:
-            continue
-        # equal decisions: the mix with the lower log-loss
-        loss = -float(log_softmax(mixed)[np.arange(len(targets)), targets].mean())
-        if best is None or score > best[0] + 1e-9 or loss < best[1]:
-            best = (score, loss, weights)
-    assert best is not None
-    weights = {n: best[2].get(n, 0.0) for n in names}
+    combos = np.asarray(simplex(len(names), steps))
+    grid = GridOutcomes.of(log_probs, present, targets, names, combos, hierarchy)
+    if bags == 0 or len(combos) == 1:
+        averaged = combos[grid.best(np.ones(len(targets)))]
+    else:
+        rng = np.random.default_rng(BAG_SEED)
+        draws = [np.bincount(rng.integers(len(targets), size=len(targets)),
+                             minlength=len(targets)) for _ in range(bags)]
+        averaged = combos[[grid.best(counts.astype(float)) for counts in draws]].mean(0)
+    weights = {n: round(float(w), 6) for n, w in zip(names, averaged, strict=True)}
     final = torch.from_numpy(combine(log_probs, present, weights, 1.0)).float()
     temperature = fit_temperature(final, torch.from_numpy(targets).long())
     probabilities = mixed_probabilities(log_probs, present, weights, temperature)
     return Mix(weights, temperature, fit_level_weights(probabilities, targets, hierarchy))
+
+
+@dataclass(frozen=True)
+class GridOutcomes:
+    """Every grid point's decisions and per-row log-loss, computed once, so that the best
+    point for any weighting of the rows (a bootstrap resample) costs a few matrix products."""
+
+    targets: np.ndarray
+    decisions: np.ndarray  # grid points x rows: the argmax leaf
+    level_hits: np.ndarray  # grid points x rows: the share of levels the decision gets right
+    losses: np.ndarray  # grid points x rows: -log p(true leaf)
+    leaves: int
+
+    @classmethod
+    def of(cls, log_probs: Outputs, present: Outputs, targets: np.ndarray,
+           names: tuple[str, ...], combos: np.ndarray, hierarchy: Hierarchy) -> GridOutcomes:
+        decisions = np.empty((len(combos), len(targets)), dtype=np.int64)
+        losses = np.empty((len(combos), len(targets)), dtype=np.float64)
+        for row, combo in enumerate(combos):
+            weights = {n: float(w) for n, w in zip(names, combo, strict=True) if w > 0}
+            mixed = combine(log_probs, present, weights, 1.0)
+            decisions[row] = mixed.argmax(1)
+            losses[row] = -log_softmax(mixed)[np.arange(len(targets)), targets]
+        level_hits = sum((ancestor[decisions] == ancestor[targets][None, :]).astype(float)
+                         for ancestor in hierarchy.ancestors) / hierarchy.depth
+        return cls(targets, decisions, np.asarray(level_hits), losses,
+                   len(hierarchy.ancestors[-1]))
+
+    def scores(self, counts: np.ndarray) -> np.ndarray:
+        """``level_score`` of every grid point with row i counted ``counts[i]`` times."""
+        total = counts.sum()
+        points, size = self.decisions.shape[0], self.leaves
+        flat = self.decisions + size * np.arange(points)[:, None]
+        repeated = np.broadcast_to(counts, self.decisions.shape)
+        right = self.decisions == self.targets[None, :]
+        guessed = np.bincount(flat.ravel(), repeated.ravel(), points * size).reshape(points, size)
+        hits = np.bincount(flat[right], repeated[right], points * size).reshape(points, size)
+        support = np.bincount(self.targets, counts, size)
+        seen = support > 0
+        f1 = (2 * hits[:, seen] / (support[seen] + guessed[:, seen])).mean(1)
+        return np.asarray(self.level_hits @ counts / total + f1)
+
+    def best(self, counts: np.ndarray) -> int:
+        """The best-scoring grid point; among equal scores, the lowest log-loss."""
+        scores = self.scores(counts)
+        tied = np.flatnonzero(scores >= scores.max() - 1e-9)
+        return int(tied[np.argmin(self.losses[tied] @ counts)])
 
 
 def fit_level_weights(probabilities: np.ndarray, targets: np.ndarray, hierarchy: Hierarchy

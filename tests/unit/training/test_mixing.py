@@ -4,8 +4,18 @@ out-of-fold predictions, scored on every level."""
 import numpy as np
 from sklearn.metrics import f1_score
 
+from catalog_ml.models.ensemble import combine
 from catalog_ml.models.hierarchy import Hierarchy
-from catalog_ml.training.mixing import Mix, decide, fit_level_weights, fit_weights, macro_f1
+from catalog_ml.training.mixing import (
+    GridOutcomes,
+    Mix,
+    decide,
+    fit_level_weights,
+    fit_weights,
+    level_score,
+    macro_f1,
+    simplex,
+)
 
 CLASSES = ["A > a1", "A > a2", "B > b1"]
 
@@ -50,3 +60,50 @@ def test_decide_gives_the_decided_class_its_probability():
     assert flat == ["B > b1"] and abs(confidence[0] - 0.35) < 1e-9
     path, confidence = decide(log_probs, present, Mix({"m": 1.0}, 1.0, (1.0, 1.0)), CLASSES)
     assert path == ["A > a1"] and abs(confidence[0] - 0.33) < 1e-9
+
+
+def _members(rows: int, seed: int) -> tuple[dict, dict, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    targets = rng.integers(3, size=rows)
+    log_probs = {name: np.log(rng.dirichlet(np.ones(3) * 0.5, size=rows)) for name in "abc"}
+    log_probs["a"][np.arange(rows), targets] += 1.0  # a is the better member, not a perfect one
+    present = {name: rng.random(rows) > 0.1 for name in "abc"}
+    present["a"][:] = True
+    return log_probs, present, targets
+
+
+def test_a_grid_point_s_weighted_score_is_its_score_on_the_rows_repeated():
+    """The bootstrap's scorer counts row i counts[i] times: it must score every grid point
+    as ``level_score`` does on the rows actually repeated."""
+    log_probs, present, targets = _members(120, 2)
+    hierarchy = Hierarchy.of(CLASSES)
+    combos = np.asarray(simplex(3, 10))
+    grid = GridOutcomes.of(log_probs, present, targets, ("a", "b", "c"), combos, hierarchy)
+    counts = np.random.default_rng(3).integers(0, 4, size=120)
+    repeated = np.repeat(np.arange(120), counts)
+    for point, combo in enumerate(combos):
+        weights = {n: float(w) for n, w in zip("abc", combo, strict=True) if w > 0}
+        decided = combine({n: v[repeated] for n, v in log_probs.items()},
+                          {n: v[repeated] for n, v in present.items()}, weights, 1.0)
+        expected = level_score(targets[repeated], decided.argmax(1), hierarchy)
+        assert abs(grid.scores(counts.astype(float))[point] - expected) < 1e-9
+
+
+def test_without_bags_the_weights_are_the_best_grid_point_and_bagging_averages_them():
+    log_probs, present, targets = _members(300, 4)
+    hierarchy = Hierarchy.of(CLASSES)
+    names = ("a", "b", "c")
+    plain = fit_weights(log_probs, present, targets, names, hierarchy, bags=0)
+    best = max(simplex(3, 10), key=lambda combo: level_score(targets, combine(
+        log_probs, present, dict(zip(names, combo, strict=True)), 1.0).argmax(1), hierarchy))
+    scored = level_score(targets, combine(log_probs, present, plain.weights, 1.0).argmax(1),
+                         hierarchy)
+    assert abs(scored - level_score(targets, combine(
+        log_probs, present, dict(zip(names, best, strict=True)), 1.0).argmax(1),
+        hierarchy)) < 1e-9
+    bagged = fit_weights(log_probs, present, targets, names, hierarchy)
+    assert abs(sum(bagged.weights.values()) - 1) < 1e-5
+    assert bagged.weights["a"] == max(bagged.weights.values())
+    off_grid = [w for w in bagged.weights.values() if abs(w * 10 - round(w * 10)) > 1e-6]
+    assert off_grid, bagged.weights  # a mean of resamples' best points, not one of them
+    assert fit_weights(log_probs, present, targets, names, hierarchy) == bagged  # reproducible
