@@ -86,6 +86,8 @@ def fit_weights(log_probs: Outputs, present: Outputs, targets: np.ndarray,
     names = tuple(n for n in names if n in log_probs)
     if not names:
         return Mix({}, 1.0)
+    if len(targets) == 0:  # nothing to learn from (a fold of a tiny catalog): an even mix
+        return Mix({n: 1 / len(names) for n in names}, 1.0)
     combos = np.asarray(simplex(len(names), steps))
     grid = GridOutcomes.of(log_probs, present, targets, names, combos, hierarchy)
     if bags == 0 or len(combos) == 1:

@@ -107,3 +107,10 @@ def test_without_bags_the_weights_are_the_best_grid_point_and_bagging_averages_t
     off_grid = [w for w in bagged.weights.values() if abs(w * 10 - round(w * 10)) > 1e-6]
     assert off_grid, bagged.weights  # a mean of resamples' best points, not one of them
     assert fit_weights(log_probs, present, targets, names, hierarchy) == bagged  # reproducible
+
+
+def test_no_rows_to_learn_from_give_an_even_mix():
+    empty = {name: np.zeros((0, 3)) for name in "ab"}
+    mix = fit_weights(empty, {name: np.zeros(0, bool) for name in "ab"},
+                      np.zeros(0, dtype=int), ("a", "b"), Hierarchy.of(CLASSES))
+    assert mix == Mix({"a": 0.5, "b": 0.5}, 1.0)
