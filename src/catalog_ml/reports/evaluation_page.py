@@ -20,6 +20,11 @@ def _levels_table(cross_validation: dict[str, Any]) -> str:
                  rows)
 
 
+def _bagging_note(report: dict[str, Any]) -> str:
+    bags = report.get("protocol", {}).get("mix_bags")
+    return f" (the mean of the best mixes of {bags} bootstrap resamples of them)" if bags else ""
+
+
 def _level_weights_note(level_weights: list[float]) -> str:
     if not level_weights:
         return "each product gets its likeliest leaf"
@@ -73,7 +78,7 @@ def evaluation_html(report: dict[str, Any], title: str = "Model evaluation") -> 
         section("Ensemble", table(["member", "weight"], [[k, f"{v:.3f}"] for k, v in
                                                          report["weights"].items()]),
                 note=f"temperature {report['temperature']:.3f}, weights learned on "
-                     "out-of-fold predictions; "
+                     f"out-of-fold predictions{_bagging_note(report)}; "
                      + _level_weights_note(report.get("level_weights") or [])),
     ]
     if "cost" in report:

@@ -21,7 +21,7 @@ from catalog_ml.training.baseline import NAME as BASELINE
 from catalog_ml.training.baseline import baseline_predictions
 from catalog_ml.training.cross_validation import nested_view_predictions, out_of_fold
 from catalog_ml.training.members import fit_members
-from catalog_ml.training.mixing import Mix, decide, rows
+from catalog_ml.training.mixing import BAGS, Mix, decide, rows
 from catalog_ml.training.options import EnsembleOptions
 from catalog_ml.training.splits import back_off, partition
 
@@ -118,7 +118,7 @@ def train_ensemble(data: LabelledProducts, price_scale: PriceScale, encoder_vers
             "backed_off_to_parent": int(sum(a != b for a, b in zip(data.labels, labels,
                                                                     strict=True))),
             "review_precision_target": options.review_precision,
-            "review_certainty": options.review_certainty},
+            "review_certainty": options.review_certainty, "mix_bags": BAGS},
         "cross_validation": cross_validation,
         "cross_validation_pooled": pooled,
         "out_of_fold": {"ece": evaluation.expected_calibration_error(confidence, correct),

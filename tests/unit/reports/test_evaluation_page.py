@@ -12,6 +12,7 @@ def test_the_page_shows_every_view_per_level_and_the_confusion_matrix(trained):
     for view in report["cross_validation"]:
         assert view in html
     assert "level_2" in html and "Confusion" in html and html.count("<svg") >= 2
+    assert f"{report['protocol']['mix_bags']} bootstrap resamples" in html
 
 
 def test_held_out_products_shallower_than_the_folds_still_make_a_page(trained):
