@@ -22,12 +22,11 @@ import itertools
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from catalog_ml.models.ensemble import combine, mixed_probabilities
 from catalog_ml.models.hierarchy import Hierarchy, upper_level_weights
 from catalog_ml.models.linear import log_softmax
-from catalog_ml.training.trainer import fit_temperature
+from catalog_ml.training.temperature import fit_temperature
 
 WEIGHT_STEPS = 10  # member weights on a grid of tenths
 UPPER_LEVEL_WEIGHTS = (0.0, 0.1, 0.25, 0.5, 1.0)  # tried for each level above the leaf
@@ -98,8 +97,7 @@ def fit_weights(log_probs: Outputs, present: Outputs, targets: np.ndarray,
                              minlength=len(targets)) for _ in range(bags)]
         averaged = combos[[grid.best(counts.astype(float)) for counts in draws]].mean(0)
     weights = {n: round(float(w), 6) for n, w in zip(names, averaged, strict=True)}
-    final = torch.from_numpy(combine(log_probs, present, weights, 1.0)).float()
-    temperature = fit_temperature(final, torch.from_numpy(targets).long())
+    temperature = fit_temperature(combine(log_probs, present, weights, 1.0), targets)
     probabilities = mixed_probabilities(log_probs, present, weights, temperature)
     return Mix(weights, temperature, fit_level_weights(probabilities, targets, hierarchy))
 

@@ -23,11 +23,11 @@ from catalog_ml.models.fusion import FusionClassifier, FusionConfig
 from catalog_ml.models.inputs import ModelInputs, PriceScale
 from catalog_ml.training.evaluation import level_metrics
 from catalog_ml.training.options import TrainOptions
+from catalog_ml.training.temperature import fit_temperature
 
 log = logging.getLogger(__name__)
 MODALITY_DROPOUT = {"text": 0.1, "image": 0.25, "price": 0.25}
 PATIENCE = 8
-TEMPERATURE_RANGE = (0.5, 10.0)
 
 
 def split_indices(labels: np.ndarray, share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -57,28 +57,6 @@ def drop_modalities(present: torch.Tensor, generator: torch.Generator) -> torch.
         present[:, column] &= ~(drop[:, column] < MODALITY_DROPOUT[name])
     present[:, 0] |= ~present[:, 1]  # no photo left: the text stays
     return present & original
-
-
-def fit_temperature(logits: torch.Tensor, targets: torch.Tensor) -> float:
-    if len(targets) == 0:
-        return 1.0
-    logits = logits.clone()  # out of inference mode, so autograd may use it
-    log_t = torch.zeros(1, requires_grad=True)
-    optimiser = torch.optim.LBFGS([log_t], lr=0.1, max_iter=100)
-
-    def closure() -> torch.Tensor:
-        optimiser.zero_grad()
-        loss = nn.functional.cross_entropy(logits / log_t.exp(), targets)
-        loss.backward()
-        return loss
-
-    optimiser.step(closure)
-    value = float(log_t.detach().exp())
-    if not math.isfinite(value):
-        return 1.0
-    # A validation split with no errors drives the optimum towards 0 (infinitely sure);
-    # label smoothing makes honest values a little below 1, so bound it.
-    return min(max(value, TEMPERATURE_RANGE[0]), TEMPERATURE_RANGE[1])
 
 
 def train_classifier(

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import torch
 
 from catalog_ml.models.inputs import PriceScale, build_inputs
 from catalog_ml.training.options import TrainOptions
@@ -46,13 +45,3 @@ def test_training_needs_two_categories():
     with pytest.raises(ValueError, match="at least 2 categories"):
         train_classifier(inputs, ["A"] * 20, PriceScale.fit(np.array([1.0])), "e",
                          TrainOptions(epochs=1))
-
-
-def test_temperature_stays_bounded_when_validation_has_no_errors():
-    from catalog_ml.training.trainer import TEMPERATURE_RANGE, fit_temperature
-
-    logits = torch.tensor([[4.0, 0.0], [0.0, 4.0]] * 10)
-    targets = torch.tensor([0, 1] * 10)
-    assert fit_temperature(logits, targets) == TEMPERATURE_RANGE[0]
-    noisy = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]] * 10)
-    assert TEMPERATURE_RANGE[0] < fit_temperature(noisy, torch.tensor([0, 1, 1] * 10)) < 10
