@@ -22,10 +22,10 @@ import itertools
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from catalog_ml.models.ensemble import combine, mixed_probabilities
 from catalog_ml.models.hierarchy import Hierarchy, upper_level_weights
-from catalog_ml.models.linear import log_softmax
 from catalog_ml.training.temperature import fit_temperature
 
 WEIGHT_STEPS = 10  # member weights on a grid of tenths
@@ -33,6 +33,7 @@ UPPER_LEVEL_WEIGHTS = (0.0, 0.1, 0.25, 0.5, 1.0)  # tried for each level above t
 MIN_GAIN = 1e-3  # the path decision must beat the plain argmax by this much to be used
 BAGS = 20  # bootstrap resamples whose best weights are averaged (0: the best on all rows)
 BAG_SEED = 0  # fixed: the same rows give the same weights, so a retrain is reproducible
+SCORE_BLOCK = 64  # grid points scored at once: bounds the temporaries at ~5 MB per 10,000 rows
 Outputs = dict[str, np.ndarray]
 
 
@@ -105,48 +106,77 @@ def fit_weights(log_probs: Outputs, present: Outputs, targets: np.ndarray,
 @dataclass(frozen=True)
 class GridOutcomes:
     """Every grid point's decisions and per-row log-loss, computed once, so that the best
-    point for any weighting of the rows (a bootstrap resample) costs a few matrix products."""
+    point for any weighting of the rows (a bootstrap resample) costs a few matrix products.
+
+    Stored narrow (leaf indices as int32, right levels as a count, losses as float32) and
+    scored in blocks of grid points: at ``cv_max_products`` rows and five members that keeps
+    the search near 0.2 GB, where float64 arrays and whole-grid temporaries took ~0.5 GB
+    (``benchmarks/mix_memory.py``).
+    """
 
     targets: np.ndarray
     decisions: np.ndarray  # grid points x rows: the argmax leaf
-    level_hits: np.ndarray  # grid points x rows: the share of levels the decision gets right
+    level_hits: np.ndarray  # grid points x rows: how many levels the decision gets right
     losses: np.ndarray  # grid points x rows: -log p(true leaf)
     leaves: int
+    depth: int
 
     @classmethod
     def of(cls, log_probs: Outputs, present: Outputs, targets: np.ndarray,
            names: tuple[str, ...], combos: np.ndarray, hierarchy: Hierarchy) -> GridOutcomes:
-        decisions = np.empty((len(combos), len(targets)), dtype=np.int64)
-        losses = np.empty((len(combos), len(targets)), dtype=np.float64)
-        for row, combo in enumerate(combos):
-            weights = {n: float(w) for n, w in zip(names, combo, strict=True) if w > 0}
-            mixed = combine(log_probs, present, weights, 1.0)
-            decisions[row] = mixed.argmax(1)
-            losses[row] = -log_softmax(mixed)[np.arange(len(targets)), targets]
-        level_hits = sum((ancestor[decisions] == ancestor[targets][None, :]).astype(float)
-                         for ancestor in hierarchy.ancestors) / hierarchy.depth
-        return cls(targets, decisions, np.asarray(level_hits), losses,
-                   len(hierarchy.ancestors[-1]))
+        """The mix of every grid point as ``combine`` makes it: the weighted mean of the
+        members present, in float64, its argmax and its log-loss."""
+        rows = len(targets)
+        masked = torch.stack([torch.from_numpy(
+            np.asarray(log_probs[n], dtype=np.float64) * present[n][:, None]) for n in names])
+        shown = torch.from_numpy(np.stack([present[n] for n in names]).astype(np.float64))
+        target_index = torch.from_numpy(targets).long()[:, None]
+        true_nodes = [ancestor[targets] for ancestor in hierarchy.ancestors]
+        decisions = np.empty((len(combos), rows), dtype=np.int32)
+        level_hits = np.empty((len(combos), rows), dtype=np.uint8)
+        losses = np.empty((len(combos), rows), dtype=np.float32)
+        mixed = torch.empty(masked.shape[1:], dtype=torch.float64)
+        for point, combo in enumerate(combos):
+            mixed.zero_()
+            for member in np.flatnonzero(combo):
+                mixed.add_(masked[member], alpha=float(combo[member]))
+            mass = (torch.from_numpy(np.asarray(combo, dtype=np.float64)) @ shown)
+            mixed.div_(mass.clamp_min_(1e-12)[:, None])
+            decided = mixed.argmax(1).numpy()
+            decisions[point] = decided
+            level_hits[point] = sum((ancestor[decided] == nodes) for ancestor, nodes in
+                                    zip(hierarchy.ancestors, true_nodes, strict=True))
+            losses[point] = (torch.logsumexp(mixed, 1) - mixed.gather(1, target_index)[:, 0]
+                             ).numpy()
+        return cls(targets, decisions, level_hits, losses, len(hierarchy.ancestors[-1]),
+                   hierarchy.depth)
 
     def scores(self, counts: np.ndarray) -> np.ndarray:
         """``level_score`` of every grid point with row i counted ``counts[i]`` times."""
         total = counts.sum()
-        points, size = self.decisions.shape[0], self.leaves
-        flat = self.decisions + size * np.arange(points)[:, None]
-        repeated = np.broadcast_to(counts, self.decisions.shape)
-        right = self.decisions == self.targets[None, :]
-        guessed = np.bincount(flat.ravel(), repeated.ravel(), points * size).reshape(points, size)
-        hits = np.bincount(flat[right], repeated[right], points * size).reshape(points, size)
+        size = self.leaves
         support = np.bincount(self.targets, counts, size)
         seen = support > 0
-        f1 = (2 * hits[:, seen] / (support[seen] + guessed[:, seen])).mean(1)
-        return np.asarray(self.level_hits @ counts / total + f1)
+        out = np.empty(len(self.decisions))
+        for start in range(0, len(self.decisions), SCORE_BLOCK):
+            block = self.decisions[start:start + SCORE_BLOCK]
+            points = len(block)
+            flat = block + size * np.arange(points)[:, None]
+            repeated = np.broadcast_to(counts, block.shape)
+            right = block == self.targets[None, :]
+            guessed = np.bincount(flat.ravel(), repeated.ravel(), points * size)
+            hits = np.bincount(flat[right], repeated[right], points * size)
+            f1 = (2 * hits.reshape(points, size)[:, seen]
+                  / (support[seen] + guessed.reshape(points, size)[:, seen])).mean(1)
+            levels = self.level_hits[start:start + points] @ counts / (self.depth * total)
+            out[start:start + points] = levels + f1
+        return out
 
     def best(self, counts: np.ndarray) -> int:
         """The best-scoring grid point; among equal scores, the lowest log-loss."""
         scores = self.scores(counts)
         tied = np.flatnonzero(scores >= scores.max() - 1e-9)
-        return int(tied[np.argmin(self.losses[tied] @ counts)])
+        return int(tied[np.argmin(self.losses[tied].astype(np.float64) @ counts)])
 
 
 def fit_level_weights(probabilities: np.ndarray, targets: np.ndarray, hierarchy: Hierarchy

@@ -6,6 +6,7 @@ from sklearn.metrics import f1_score
 
 from catalog_ml.models.ensemble import combine
 from catalog_ml.models.hierarchy import Hierarchy
+from catalog_ml.models.linear import log_softmax
 from catalog_ml.training.mixing import (
     GridOutcomes,
     Mix,
@@ -87,6 +88,26 @@ def test_a_grid_point_s_weighted_score_is_its_score_on_the_rows_repeated():
                           {n: v[repeated] for n, v in present.items()}, weights, 1.0)
         expected = level_score(targets[repeated], decided.argmax(1), hierarchy)
         assert abs(grid.scores(counts.astype(float))[point] - expected) < 1e-9
+
+
+def test_the_grid_stores_each_point_s_decisions_and_losses_as_combine_mixes():
+    """Rows where members are missing included; a row with no weighted member present is
+    decided as combine decides it (all zeros: the first class)."""
+    log_probs, present, targets = _members(90, 5)
+    present["a"][:5] = False
+    present["b"][:5] = False
+    hierarchy = Hierarchy.of(CLASSES)
+    combos = np.asarray(simplex(3, 10))
+    grid = GridOutcomes.of(log_probs, present, targets, ("a", "b", "c"), combos, hierarchy)
+    assert grid.decisions.dtype == np.int32 and grid.level_hits.dtype == np.uint8
+    for point, combo in enumerate(combos):
+        weights = {n: float(w) for n, w in zip("abc", combo, strict=True) if w > 0}
+        mixed = combine(log_probs, present, weights, 1.0)
+        assert (grid.decisions[point] == mixed.argmax(1)).all()
+        loss = -log_softmax(mixed)[np.arange(90), targets]
+        assert np.allclose(grid.losses[point], loss, rtol=1e-5)
+        right = sum(a[mixed.argmax(1)] == a[targets] for a in hierarchy.ancestors)
+        assert (grid.level_hits[point] == right).all()
 
 
 def test_without_bags_the_weights_are_the_best_grid_point_and_bagging_averages_them():
