@@ -119,7 +119,10 @@ class Settings:
     # the out-of-fold sample it is chosen on): 0.99 costs a small catalog most of its coverage
     review_certainty: float = 0.95
     review_threshold: float = -1.0  # < 0: the model's own, chosen for review_precision
-    min_leaf_examples: int = 2  # rarer leaves are learnt as their parent category
+    # rarer leaves are learnt as their parent category; 1 learns every leaf: a leaf seen once
+    # is still worth guessing (on two 700-product long-tailed catalogs, 2 cost the unseen
+    # products 0.05-0.14 of leaf macro-F1 and put it below TF-IDF + LR)
+    min_leaf_examples: int = 1
     promotion_margin: float = 0.002  # a challenger must beat the champion by this much
     top_k: int = 3
 

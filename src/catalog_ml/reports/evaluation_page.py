@@ -64,9 +64,10 @@ def evaluation_html(report: dict[str, Any], title: str = "Model evaluation") -> 
                        "leaf macro-F1": [cv[v][leaf]["macro_f1"]["mean"] for v in cv]},
             "cross-validated accuracy and macro-F1 per model"),
             note=(f"{protocol['folds']}-fold stratified cross-validation over "
-                  f"{protocol['cross_validated']} products; {protocol['rare_always_trained']} "
-                  "products of categories too rare to stratify stay in every training fold "
-                  f"and are not scored; {protocol['backed_off_to_parent']} labels backed off "
+                  f"{protocol['cross_validated']} products; {protocol['rare_threshold_only']} "
+                  "products of categories too rare to stratify are predicted out of fold "
+                  "for the review threshold but not scored here; "
+                  f"{protocol['backed_off_to_parent']} labels backed off "
                   "to their parent category.")),
         section("Cross-validation, pooled", table(
             ["model", "level", "accuracy", "macro-F1"],

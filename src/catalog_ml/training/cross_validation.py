@@ -1,6 +1,15 @@
 """Stratified k-fold cross-validation: every member's out-of-fold predictions, and each
 view's nested predictions (its mix learnt on the other folds, so the choice of weights does
-not flatter the figures)."""
+not flatter the figures).
+
+Products of categories too rare to stratify (fewer than ``folds``) are spread over the folds
+too, so each is predicted by a model that saw at most the others of its category, and a
+singleton by one that never saw its category: tomorrow's night holds such products, and the
+review threshold chosen without them was too sure. On a 700-product text-only fashion catalog
+(``benchmarks/unseen_catalog.py``), 15 % of the unseen products were of categories with fewer
+than 10 labels, and the threshold learnt on the common ones alone accepted them at 0.87-0.91
+precision. They do not enter the cross-validated figures, which stay stratified.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +31,15 @@ from catalog_ml.training.options import TrainOptions
 from catalog_ml.training.splits import Partition
 
 Progress = Callable[[str], None]
+
+
+def spread_over_folds(rare: np.ndarray, targets: np.ndarray, folds: int) -> np.ndarray:
+    """A fold for each rare row: a category's rows go to consecutive folds, so no fold holds
+    two of a category with fewer rows than folds, and each fold model sees the rest of it."""
+    order = np.lexsort((rare, targets[rare]))
+    fold = np.empty(len(rare), dtype=int)
+    fold[order] = np.arange(len(rare)) % folds
+    return fold
 
 
 @dataclass
@@ -48,10 +66,11 @@ def out_of_fold(batch: ProductBatch, baseline_text: list[str], labels: list[str]
     costs: dict[str, float] = {}
     fitted = 0
     common, rare = split.common, split.rare
+    rare_fold = spread_over_folds(rare, targets, folds)
     splitter = StratifiedKFold(folds, shuffle=True, random_state=options.seed)
     for fold, (train_part, test_part) in enumerate(splitter.split(common, targets[common])):
-        train_rows = np.sort(np.concatenate([common[train_part], rare]))
-        test_rows = common[test_part]
+        train_rows = np.sort(np.concatenate([common[train_part], rare[rare_fold != fold]]))
+        test_rows = np.sort(np.concatenate([common[test_part], rare[rare_fold == fold]]))
         started = time.monotonic()
         members = fit_members(batch.subset(train_rows), [labels[i] for i in train_rows],
                               classes, price_scale, encoder_version, options, costs)

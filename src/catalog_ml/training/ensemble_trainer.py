@@ -73,8 +73,9 @@ def train_ensemble(data: LabelledProducts, price_scale: PriceScale, encoder_vers
                       options.cv_max_products, options.fusion.seed, data.always_train)
     common, dev, holdout = split.common, split.dev, split.holdout
     say(f"{len(labels)} labelled products, {len(classes)} categories; {options.folds}-fold "
-        f"cross-validation over {len(common)} ({len(split.rare)} of rare categories always "
-        f"train); final model on {len(dev)}, {len(holdout)} held out")
+        f"cross-validation over {len(common)} ({len(split.rare)} of rare categories predicted "
+        f"out of fold for the review threshold only); final model on {len(dev)}, "
+        f"{len(holdout)} held out")
 
     oof = out_of_fold(data.batch, data.baseline_text, labels, classes, targets, split,
                       options.folds, price_scale, encoder_version, options.fusion, say)
@@ -92,14 +93,20 @@ def train_ensemble(data: LabelledProducts, price_scale: PriceScale, encoder_vers
     pooled = {view: evaluation.level_metrics(truth, guesses) for view, guesses in nested.items()}
 
     mix = view_weights["ensemble"]
-    predicted, confidence = decide(rows(oof.log_probs, tuning), rows(oof.present, tuning),
-                                   mix, classes)
-    correct = np.asarray([p == labels[i] for p, i in zip(predicted, tuning, strict=True)])
+    # the threshold is chosen on every out-of-fold training product, the rare categories'
+    # too (the night's products come from the whole long tail, not the stratifiable part),
+    # and an answer is right only if it is the label as given: a parent that a rare leaf was
+    # backed off to is not the product's category
+    calibration = np.flatnonzero((oof.fold_of >= 0) & ~split.held)
+    predicted, confidence = decide(rows(oof.log_probs, calibration),
+                                   rows(oof.present, calibration), mix, classes)
+    correct = np.asarray([p == data.labels[i]
+                          for p, i in zip(predicted, calibration, strict=True)])
     threshold = thresholds.review_threshold(confidence, correct, options.review_precision,
                                             options.review_certainty)
     say(f"member weights {({k: round(v, 3) for k, v in mix.weights.items()})}, temperature "
         f"{mix.temperature:.3f}, level weights {list(mix.level_weights) or 'leaf only'}; "
-        + thresholds.describe(threshold, options.review_precision, len(tuning),
+        + thresholds.describe(threshold, options.review_precision, len(calibration),
                               options.review_certainty))
 
     say(f"final fit on {len(dev)} products")
@@ -114,7 +121,7 @@ def train_ensemble(data: LabelledProducts, price_scale: PriceScale, encoder_vers
             "labelled": len(labels), "classes": len(classes), "training": len(dev),
             "holdout": len(holdout), "holdout_share": options.holdout_share,
             "folds": options.folds, "cross_validated": len(common),
-            "rare_always_trained": len(split.rare),
+            "rare_threshold_only": len(split.rare),
             "backed_off_to_parent": int(sum(a != b for a, b in zip(data.labels, labels,
                                                                     strict=True))),
             "review_precision_target": options.review_precision,

@@ -57,6 +57,22 @@ def test_a_large_catalog_is_cross_validated_on_a_stratified_sample():
     assert report["protocol"]["training"] + report["protocol"]["holdout"] == 240
 
 
+def test_every_leaf_is_learnt_and_the_threshold_is_calibrated_on_rare_ones_too():
+    data, scale = labelled(150, seed=6)
+    data.labels[0] = "Home > Clock"
+    data.labels[1] = data.labels[2] = "Living > Mirror"
+    options = EnsembleOptions(fusion=TrainOptions(epochs=3, width=16), folds=3)
+    model, report = train_ensemble(data, scale, "enc-v1", options)
+    assert "Home > Clock" in model.classes  # by default a leaf labelled once is learnt
+    protocol = report["protocol"]
+    assert protocol["rare_threshold_only"] == 3
+    held_out_of_common = protocol["holdout"]  # only common categories are ever held out
+    # every training product was predicted out of fold and judged for the threshold
+    assert report["out_of_fold"]["review"]["products"] == 150 - held_out_of_common
+    # but the cross-validated figures stay stratified: the rare ones are not scored there
+    assert protocol["cross_validated"] == 147
+
+
 @pytest.mark.parametrize("method", ["lora", "full"])
 def test_a_tuned_text_member_is_cross_validated_and_travels_with_the_artifact(tmp_path,
                                                                              method):
