@@ -31,6 +31,7 @@ from catalog_ml.errors import ArtifactError
 from catalog_ml.features.text_adapters import AdaptedTextEncoder
 from catalog_ml.lake.files import open_filesystem
 from catalog_ml.models.attribution import modality_shares
+from catalog_ml.models.confidence import ConfidenceCalibration, calibration_problem
 from catalog_ml.models.fusion import FusionClassifier, FusionConfig, batched_forward
 from catalog_ml.models.hierarchy import Hierarchy
 from catalog_ml.models.inputs import ModelInputs, PriceScale, build_inputs
@@ -157,6 +158,9 @@ class EnsembleModel:
     review_threshold: float
     metrics: dict[str, Any] = field(default_factory=dict)
     level_weights: list[float] = field(default_factory=list)  # empty: the likeliest leaf
+    # None (models from before it, or too few out-of-fold errors to fit one): the confidence
+    # is the chosen category's probability
+    confidence_calibration: ConfidenceCalibration | None = None
 
     @cached_property
     def hierarchy(self) -> Hierarchy:
@@ -168,9 +172,9 @@ class EnsembleModel:
         return self.members.fusion.config.image_dim
 
     def predict(self, batch: ProductBatch, top_k: int = 3) -> Prediction:
-        """Per product: the decided category (the best path), its probability, the top
-        ``top_k`` (the decision first, then by probability) and the modalities' shares of the
-        decision."""
+        """Per product: the decided category (the best path), the confidence that it is right
+        (``models.confidence``), the top ``top_k`` with their probabilities (the decision
+        first, then by probability) and the modalities' shares of the decision."""
         log_probs, present, attention = self.members.outputs(batch)
         probabilities = mixed_probabilities(log_probs, present, self.weights, self.temperature)
         n, k = len(batch), min(top_k, len(self.classes))
@@ -185,8 +189,15 @@ class EnsembleModel:
                for row, js in zip(probabilities, order, strict=True)]
         shares = modality_shares(log_probs, present, self.weights, chosen, runner_up, attention)
         return Prediction(categories=[self.classes[i] for i in chosen],
-                          confidence=probabilities[rows, chosen], top_k=top,
-                          modality_weights=shares)
+                          confidence=self.confidence(probabilities[rows, chosen], chosen),
+                          top_k=top, modality_weights=shares)
+
+    def confidence(self, probability: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+        """How likely the answers (class indices ``chosen``, with these probabilities) are
+        right: the calibration's, or the probability where the model has none."""
+        if self.confidence_calibration is None:
+            return probability
+        return self.confidence_calibration.apply(probability, chosen)
 
     def save(self, folder: str | Path, storage_options: dict[str, str] | None = None) -> str:
         """Write the artifact; returns its SHA-256 (``artifact_digest`` of the two files)."""
@@ -214,6 +225,8 @@ class EnsembleModel:
             "temperature": self.temperature,
             "level_weights": self.level_weights,
             "review_threshold": self.review_threshold,
+            "confidence_calibration": self.confidence_calibration.to_dict()
+            if self.confidence_calibration is not None else None,
             "metrics": self.metrics,
             TUNED: {"base": tuned.base, "method": tuned.encoder.method}
             if tuned is not None else None,
@@ -298,13 +311,19 @@ class EnsembleModel:
                    temperature=float(meta["temperature"]),
                    review_threshold=float(meta["review_threshold"]),
                    metrics=meta.get("metrics") or {},
-                   level_weights=[float(w) for w in meta.get("level_weights") or []])
+                   level_weights=[float(w) for w in meta.get("level_weights") or []],
+                   confidence_calibration=ConfidenceCalibration.from_dict(
+                       meta["confidence_calibration"])
+                   if meta.get("confidence_calibration") else None)
 
     def consistency_problem(self) -> str | None:
         """What makes this model unusable (it would give NaN or wrong answers), or None."""
+        calibration = self.confidence_calibration
         problem = _meta_problem({"classes": self.classes, "temperature": self.temperature,
                                  "review_threshold": self.review_threshold,
-                                 "weights": self.weights, "level_weights": self.level_weights})
+                                 "weights": self.weights, "level_weights": self.level_weights,
+                                 "confidence_calibration": calibration.to_dict()
+                                 if calibration is not None else None})
         if problem:
             return problem
         n = len(self.classes)
@@ -365,7 +384,7 @@ def _meta_problem(meta: dict[str, Any]) -> str | None:
             math.isfinite(w) and w >= 0 for w in level_weights):
         return (f"level_weights {level_weights} are not {depth} non-negative numbers, one per "
                 "level of the classes")
-    return None
+    return calibration_problem(meta.get("confidence_calibration"), len(classes))
 
 
 def artifact_digest(files: dict[str, bytes]) -> str:

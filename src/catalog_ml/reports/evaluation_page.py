@@ -32,6 +32,14 @@ def _level_weights_note(level_weights: list[float]) -> str:
             + ", ".join(f"{w:g}" for w in level_weights) + " from the top level down")
 
 
+def _confidence_note(calibration: dict[str, Any] | None) -> str:
+    if not calibration:
+        return "; the confidence is the category's probability"
+    return ("; the confidence is calibrated out of fold on the logit of the category's "
+            f"probability (weight {calibration['probability_coef']:.2f}) and log(1 + its "
+            f"labelled products) (weight {calibration['support_coef']:.2f})")
+
+
 def _ablation(cv: dict[str, Any], cost: dict[str, Any]) -> str:
     """Every view side by side per level, with what its members cost to fit."""
     levels = list(cv["ensemble"])
@@ -80,7 +88,8 @@ def evaluation_html(report: dict[str, Any], title: str = "Model evaluation") -> 
                                                          report["weights"].items()]),
                 note=f"temperature {report['temperature']:.3f}, weights learned on "
                      f"out-of-fold predictions{_bagging_note(report)}; "
-                     + _level_weights_note(report.get("level_weights") or [])),
+                     + _level_weights_note(report.get("level_weights") or [])
+                     + _confidence_note(report.get("confidence_calibration"))),
     ]
     if "cost" in report:
         sections.insert(2, _ablation(cv, report["cost"]))

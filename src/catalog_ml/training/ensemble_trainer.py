@@ -19,6 +19,7 @@ from catalog_ml.models.inputs import PriceScale
 from catalog_ml.training import evaluation, thresholds
 from catalog_ml.training.baseline import NAME as BASELINE
 from catalog_ml.training.baseline import baseline_predictions
+from catalog_ml.training.confidence_fit import fit_confidence
 from catalog_ml.training.cross_validation import nested_view_predictions, out_of_fold
 from catalog_ml.training.members import fit_members
 from catalog_ml.training.mixing import BAGS, Mix, decide, rows
@@ -98,10 +99,14 @@ def train_ensemble(data: LabelledProducts, price_scale: PriceScale, encoder_vers
     # and an answer is right only if it is the label as given: a parent that a rare leaf was
     # backed off to is not the product's category
     calibration = np.flatnonzero((oof.fold_of >= 0) & ~split.held)
-    predicted, confidence = decide(rows(oof.log_probs, calibration),
-                                   rows(oof.present, calibration), mix, classes)
+    predicted, probability = decide(rows(oof.log_probs, calibration),
+                                    rows(oof.present, calibration), mix, classes)
     correct = np.asarray([p == data.labels[i]
                           for p, i in zip(predicted, calibration, strict=True)])
+    support = np.bincount(targets, minlength=len(classes))
+    confidence_calibration, confidence = fit_confidence(
+        probability, np.asarray([index[p] for p in predicted]), correct, support,
+        options.fusion.seed)
     threshold = thresholds.review_threshold(confidence, correct, options.review_precision,
                                             options.review_certainty)
     say(f"member weights {({k: round(v, 3) for k, v in mix.weights.items()})}, temperature "
@@ -115,7 +120,8 @@ def train_ensemble(data: LabelledProducts, price_scale: PriceScale, encoder_vers
     model = EnsembleModel(classes=classes, price_scale=price_scale,
                           encoder_version=encoder_version, members=members,
                           weights=mix.weights, temperature=mix.temperature,
-                          level_weights=list(mix.level_weights), review_threshold=threshold)
+                          level_weights=list(mix.level_weights), review_threshold=threshold,
+                          confidence_calibration=confidence_calibration)
     report: dict[str, Any] = {
         "protocol": {
             "labelled": len(labels), "classes": len(classes), "training": len(dev),
@@ -131,6 +137,8 @@ def train_ensemble(data: LabelledProducts, price_scale: PriceScale, encoder_vers
         "out_of_fold": {"ece": evaluation.expected_calibration_error(confidence, correct),
                         "review": thresholds.coverage_at(confidence, correct, threshold)},
         "weights": mix.weights, "temperature": mix.temperature,
+        "confidence_calibration": confidence_calibration.to_dict()
+        if confidence_calibration is not None else None,
         "level_weights": list(mix.level_weights), "review_threshold": threshold,
         "view_weights": {view: m.to_dict() for view, m in view_weights.items()},
         "cost": fit_costs(oof.fit_seconds, oof.fitted_products + len(dev)),
@@ -166,9 +174,13 @@ def evaluate_holdout(model: EnsembleModel, data: LabelledProducts, labels: list[
     batch = data.batch.subset(held_out)
     true = [labels[i] for i in held_out]
     log_probs, present, _ = model.members.outputs(batch)
+    index = {c: i for i, c in enumerate(model.classes)}
     views, decisions = {}, {}
     for view, mix in view_weights.items():
         decisions[view], confidence = decide(log_probs, present, mix, model.classes)
+        if view == "ensemble":  # the model's own view: the confidence its review cut reads
+            confidence = model.confidence(confidence,
+                                          np.asarray([index[c] for c in decisions[view]]))
         views[view] = evaluation.summary(true, decisions[view], confidence,
                                          model.review_threshold)
     predicted = decisions["ensemble"]  # the view whose weights the model carries

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from catalog_ml.models.ensemble import EnsembleModel
 from catalog_ml.reports.evaluation_page import evaluation_html
 from catalog_ml.training.ensemble_trainer import train_ensemble
 from catalog_ml.training.options import EnsembleOptions, TrainOptions
@@ -25,6 +26,24 @@ def test_the_report_has_cross_validation_per_view_a_holdout_and_a_threshold(trai
     assert model.level_weights == report["level_weights"]
     assert report["view_weights"]["ensemble"]["weights"] == model.weights
     assert "<svg" in evaluation_html(report) and "Confusion" in evaluation_html(report)
+
+
+def test_the_confidence_is_the_model_s_calibration_and_travels_with_it(trained, tmp_path):
+    data, _, model, report = trained
+    assert model.confidence_calibration is not None
+    assert report["confidence_calibration"] == model.confidence_calibration.to_dict()
+    batch = data.batch.subset(np.arange(40))
+    prediction = model.predict(batch)
+    probability = np.asarray([top[0][1] for top in prediction.top_k])  # the decision's
+    chosen = np.asarray([model.classes.index(c) for c in prediction.categories])
+    np.testing.assert_allclose(prediction.confidence,
+                               model.confidence_calibration.apply(probability, chosen))
+    assert not np.allclose(prediction.confidence, probability)
+    assert "confidence is calibrated out of fold" in evaluation_html(report)
+    digest = model.save(tmp_path / "m")
+    loaded = EnsembleModel.load(tmp_path / "m", digest)
+    assert loaded.confidence_calibration == model.confidence_calibration
+    np.testing.assert_allclose(loaded.predict(batch).confidence, prediction.confidence)
 
 
 def test_the_ablation_prices_every_view(trained):
