@@ -98,11 +98,10 @@ def train_ensemble(data: LabelledProducts, price_scale: PriceScale, encoder_vers
     # too (the night's products come from the whole long tail, not the stratifiable part),
     # and an answer is right only if it is the label as given: a parent that a rare leaf was
     # backed off to is not the product's category
-    calibration = np.flatnonzero((oof.fold_of >= 0) & ~split.held)
-    predicted, probability = decide(rows(oof.log_probs, calibration),
-                                    rows(oof.present, calibration), mix, classes)
-    correct = np.asarray([p == data.labels[i]
-                          for p, i in zip(predicted, calibration, strict=True)])
+    judged = np.flatnonzero((oof.fold_of >= 0) & ~split.held)
+    predicted, probability = decide(rows(oof.log_probs, judged), rows(oof.present, judged),
+                                    mix, classes)
+    correct = np.asarray([p == data.labels[i] for p, i in zip(predicted, judged, strict=True)])
     support = np.bincount(targets, minlength=len(classes))
     confidence_calibration, confidence = fit_confidence(
         probability, np.asarray([index[p] for p in predicted]), correct, support,
@@ -111,7 +110,7 @@ def train_ensemble(data: LabelledProducts, price_scale: PriceScale, encoder_vers
                                             options.review_certainty)
     say(f"member weights {({k: round(v, 3) for k, v in mix.weights.items()})}, temperature "
         f"{mix.temperature:.3f}, level weights {list(mix.level_weights) or 'leaf only'}; "
-        + thresholds.describe(threshold, options.review_precision, len(calibration),
+        + thresholds.describe(threshold, options.review_precision, len(judged),
                               options.review_certainty))
 
     say(f"final fit on {len(dev)} products")
