@@ -23,14 +23,18 @@ FASHION = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "fashion
 EXTRA = {"gender": "gender", "baseColour": "colour", "season": "season", "usage": "usage"}
 
 
+def fashion_path(frame: pd.DataFrame) -> pd.Series:
+    """The label path of Myntra rows: masterCategory > subCategory > articleType."""
+    return frame["masterCategory"] + " > " + frame["subCategory"] + " > " + frame["articleType"]
+
+
 def write_dump(folder: Path, frame: pd.DataFrame, extra: bool) -> None:
     (folder / "images").mkdir(parents=True, exist_ok=True)
     ids = frame["id"].astype(str)
     dump = pd.DataFrame({
         "product_id": ids, "title": frame["productDisplayName"],
         "image": "images/" + ids + ".jpg",
-        "category": frame["masterCategory"] + " > " + frame["subCategory"] + " > "
-        + frame["articleType"]})
+        "category": fashion_path(frame)})
     if extra:
         for source, column in EXTRA.items():
             dump[column] = frame[source]

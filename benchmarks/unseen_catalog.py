@@ -37,34 +37,32 @@ from sklearn.metrics import f1_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cli_runs import add_run_options, environment, latest_report, run, work_folder
-from fashion_cv import FASHION, write_dump
+from fashion_cv import FASHION, fashion_path, write_dump
 from second_shop import SOURCE as TOYS
 from second_shop import as_dump as toys_dump
 
+from catalog_ml.taxonomy import depth, truncate
 from catalog_ml.training.baseline import baseline_predictions
 
 LABELLED_NIGHT, UNSEEN_NIGHT = "2026-11-01", "2026-11-02"
 
 
+def commonest_types(frame: pd.DataFrame, types: int) -> pd.DataFrame:
+    """The rows of the ``types`` commonest article types (all rows for 0)."""
+    if not types:
+        return frame
+    return frame[frame["articleType"].isin(frame["articleType"].value_counts().index[:types])]
+
+
 def fashion_catalog(types: int) -> pd.DataFrame:
-    frame = pd.read_parquet(FASHION / "products.parquet")
-    if types:
-        frame = frame[frame["articleType"].isin(
-            frame["articleType"].value_counts().index[:types])]
-    return frame
+    return commonest_types(pd.read_parquet(FASHION / "products.parquet"), types)
 
 
 def fashion_text_catalog(types: int) -> pd.DataFrame:
-    frame = pd.read_parquet(FASHION / "catalog_text_only.parquet").dropna(
-        subset=["productDisplayName", "articleType"])
-    if types:
-        frame = frame[frame["articleType"].isin(
-            frame["articleType"].value_counts().index[:types])]
-    dump = pd.DataFrame({"product_id": "t" + frame["id"].astype(str),
-                         "title": frame["productDisplayName"],
-                         "category": frame["masterCategory"] + " > " + frame["subCategory"]
-                         + " > " + frame["articleType"]})
-    return dump
+    frame = commonest_types(pd.read_parquet(FASHION / "catalog_text_only.parquet").dropna(
+        subset=["productDisplayName", "articleType"]), types)
+    return pd.DataFrame({"product_id": "t" + frame["id"].astype(str),
+                         "title": frame["productDisplayName"], "category": fashion_path(frame)})
 
 
 def toys_catalog(levels: int) -> pd.DataFrame:
@@ -96,8 +94,7 @@ def write(folder: Path, catalog: str, frame: pd.DataFrame, with_labels: bool) ->
 
 def truth_of(catalog: str, frame: pd.DataFrame) -> pd.Series:
     if catalog == "fashion":
-        return pd.Series((frame["masterCategory"] + " > " + frame["subCategory"] + " > "
-                          + frame["articleType"]).to_numpy(), index=frame["id"].astype(str))
+        return pd.Series(fashion_path(frame).to_numpy(), index=frame["id"].astype(str))
     return pd.Series(frame["category"].to_numpy(), index=frame["product_id"].astype(str))
 
 
@@ -123,7 +120,7 @@ def minilm_lr(train_x: np.ndarray, train_y: list[str], test_x: np.ndarray) -> li
 
 
 def at_level(paths: list[str] | pd.Series, level: int) -> list[str]:
-    return [" > ".join(str(p).split(" > ")[:level]) for p in paths]
+    return [truncate(str(p), level) for p in paths]
 
 
 def scores(truth: list[str], guess: list[str]) -> tuple[float, float]:
@@ -180,13 +177,13 @@ def main() -> None:
     vectors = text_vectors(base / "lake", [*train_truth.index, *truth.index])
     minilm = minilm_lr(vectors[:n_train], train_truth.tolist(), vectors[n_train:])
 
-    depth = max(len(p.split(" > ")) for p in truth)
+    deepest = depth(truth.tolist())
     views = {"ensemble": answers["category"].tolist(), "TF-IDF + LR": tfidf,
              "MiniLM + LR": minilm}
     print(f"\n{len(truth)} unseen products, accuracy / macro-F1 per level:")
     print(f"{'level':8}" + "".join(f"{v:>20}" for v in views))
     figures: dict[str, dict[int, tuple[float, float]]] = {v: {} for v in views}
-    for level in range(1, depth + 1):
+    for level in range(1, deepest + 1):
         cells = []
         for view, guesses in views.items():
             figures[view][level] = scores(at_level(truth, level), at_level(guesses, level))
