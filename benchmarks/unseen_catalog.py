@@ -5,7 +5,8 @@ MiniLM + LR trained on the same labelled products, and how many unseen products 
 cut auto-accepted and how many of those were right.
 
     .venv/bin/python benchmarks/unseen_catalog.py --catalog fashion [--types 24]
-        [--labelled 700] [--unseen 800] [--seed 1] [--set NAME=VALUE] [--keep DIR]
+        [--labelled 700] [--unseen 800] [--seed 1 | --seeds 1,2,3] [--set NAME=VALUE]
+        [--keep DIR]
 
 Catalogs, all from ../shared/datasets:
 - ``fashion``: the Myntra products with photos (title and photo; ``--types N`` keeps the N
@@ -27,6 +28,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -137,7 +139,9 @@ def main() -> None:
     parser.add_argument("--levels", type=int, default=0, help="toys: cut paths to N levels")
     parser.add_argument("--labelled", type=int, default=700)
     parser.add_argument("--unseen", type=int, default=800)
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=1, help="the split's seed")
+    parser.add_argument("--seeds", help="several splits, e.g. 1,2,3: each run, then a summary "
+                        "(one split's macro-F1 moves by a product or two in a rare category)")
     add_run_options(parser)
     args = parser.parse_args()
     source = {"fashion": FASHION, "fashion-text": FASHION, "toys": TOYS}[args.catalog]
@@ -145,13 +149,23 @@ def main() -> None:
     frame = {"fashion": lambda: fashion_catalog(args.types),
              "fashion-text": lambda: fashion_text_catalog(args.types),
              "toys": lambda: toys_catalog(args.levels)}[args.catalog]()
-    labelled, unseen = split(frame, args.labelled, args.unseen, args.seed)
+    seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else [args.seed]
+    results = [one_split(args, frame, seed, base / f"seed{seed}" if len(seeds) > 1 else base)
+               for seed in seeds]
+    if len(results) > 1:
+        summarise(seeds, results)
+
+
+def one_split(args: argparse.Namespace, frame: pd.DataFrame, seed: int, base: Path
+              ) -> dict[str, Any]:
+    """The protocol on one split: labelled night, train, unseen night; prints and returns
+    the per-level figures of the ensemble and both baselines and the review cut's outcome."""
+    labelled, unseen = split(frame, args.labelled, args.unseen, seed)
     write(base / "labelled", args.catalog, labelled, with_labels=True)
     write(base / "unseen", args.catalog, unseen, with_labels=False)
     truth = truth_of(args.catalog, unseen)
-    print(f"work folder {base}; {len(labelled)} labelled, {len(unseen)} unseen, "
+    print(f"seed {seed}, work folder {base}; {len(labelled)} labelled, {len(unseen)} unseen, "
           f"{truth.nunique()} leaves among the unseen", flush=True)
-
     env = environment(base / "lake", args.set)
     timings = {}
     for name, command in (("labelled night", ("nightly", "--dump", str(base / "labelled"),
@@ -202,11 +216,27 @@ def main() -> None:
           f"{report['out_of_fold']['review']['coverage']:.1%} at "
           f"{report['out_of_fold']['review']['precision']:.3f}")
     print("ensemble not above a baseline at: " + (", ".join(below) if below else "nothing"))
-    print(json.dumps({"timings_s": timings, "coverage": float(accepted.mean()),
-                      "precision": precision, "threshold": report["review_threshold"],
-                      "weights": report.get("weights"),
-                      "levels": {v: {lv: list(f) for lv, f in figures[v].items()}
-                                 for v in figures}}))
+    result = {"timings_s": timings, "coverage": float(accepted.mean()),
+              "precision": precision, "threshold": report["review_threshold"],
+              "weights": report.get("weights"), "below": below,
+              "levels": {v: {lv: list(f) for lv, f in figures[v].items()} for v in figures}}
+    print(json.dumps(result))
+    return result
+
+
+def summarise(seeds: list[int], results: list[dict[str, Any]]) -> None:
+    """Per level, the mean over the splits of every view's figures, and per split where the
+    ensemble was not above a baseline and what the review cut accepted."""
+    views = list(results[0]["levels"])
+    deepest = min(len(r["levels"]["ensemble"]) for r in results)
+    print(f"\nmean over seeds {seeds}, accuracy / macro-F1 per level:")
+    print(f"{'level':8}" + "".join(f"{v:>20}" for v in views))
+    for level in range(1, deepest + 1):
+        cells = [np.mean([r["levels"][v][level] for r in results], axis=0) for v in views]
+        print(f"{level:<8}" + "".join(f"{'{:.4f} / {:.4f}'.format(*c):>20}" for c in cells))
+    for seed, r in zip(seeds, results, strict=True):
+        print(f"seed {seed}: {r['coverage']:.1%} auto-accepted at {r['precision']:.3f}; not "
+              f"above a baseline at: {', '.join(r['below']) or 'nothing'}")
 
 
 if __name__ == "__main__":
