@@ -231,9 +231,15 @@ def summarise(seeds: list[int], results: list[dict[str, Any]]) -> None:
     deepest = min(len(r["levels"]["ensemble"]) for r in results)
     print(f"\nmean over seeds {seeds}, accuracy / macro-F1 per level:")
     print(f"{'level':8}" + "".join(f"{v:>20}" for v in views))
+    below = []
     for level in range(1, deepest + 1):
         cells = [np.mean([r["levels"][v][level] for r in results], axis=0) for v in views]
         print(f"{level:<8}" + "".join(f"{'{:.4f} / {:.4f}'.format(*c):>20}" for c in cells))
+        mean = dict(zip(views, cells, strict=True))
+        below += [f"level {level} {metric} vs {view}" for view in views if view != "ensemble"
+                  for i, metric in enumerate(("accuracy", "macro-F1"))
+                  if mean["ensemble"][i] <= mean[view][i]]
+    print("ensemble not above a baseline on the mean at: " + (", ".join(below) or "nothing"))
     for seed, r in zip(seeds, results, strict=True):
         print(f"seed {seed}: {r['coverage']:.1%} auto-accepted at {r['precision']:.3f}; not "
               f"above a baseline at: {', '.join(r['below']) or 'nothing'}")
