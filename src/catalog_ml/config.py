@@ -104,11 +104,13 @@ class Settings:
     train_seed: int = 13
     train_validation_share: float = 0.15
     fusion_width: int = 256
-    # fine-tune the text encoder as an extra member: auto = LoRA adapters where a GPU is present
-    # (on a CPU LoRA costs ~30 s per 1,000 products per fit at 3 epochs, full ~9 s per epoch;
-    # see README)
+    # fine-tune the text encoder as an extra member: auto = LoRA adapters where a GPU is present,
+    # and on a CPU for up to text_finetune_cpu_max labelled products, where it costs seconds and
+    # lifts the long tail most (on a CPU LoRA costs ~30 s per 1,000 products per fit at 3
+    # epochs, full ~9 s per epoch; see README)
     text_finetune: str = "auto"  # auto | none | lora | full
     text_finetune_epochs: int = 3
+    text_finetune_cpu_max: int = 2_000
     # Ensemble, evaluation and promotion
     cv_folds: int = 5
     cv_max_products: int = 10_000  # larger catalogs are cross-validated on a stratified sample
@@ -281,6 +283,7 @@ _RANGES: tuple[tuple[str, float, float], ...] = (
     ("train_validation_share", 0.01, 0.9),
     ("fusion_width", 8, 8192),
     ("text_finetune_epochs", 1, 100),
+    ("text_finetune_cpu_max", 0, 1_000_000_000),
     ("cv_folds", 2, 50),
     ("cv_max_products", 10, 1_000_000_000),
     ("train_max_products", 100, 1_000_000_000),

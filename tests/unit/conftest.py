@@ -11,5 +11,7 @@ from tests.unit.synthetic import labelled
 def trained():
     """(data, price scale, model, report) of an ensemble trained on 360 synthetic products."""
     data, scale = labelled()
-    options = EnsembleOptions(fusion=TrainOptions(epochs=15, width=32, seed=1), folds=3)
+    # the tuned text member has its own tests (test_ensemble_trainer); these are about the rest
+    options = EnsembleOptions(fusion=TrainOptions(epochs=15, width=32, seed=1,
+                                                  text_finetune="none"), folds=3)
     return data, scale, *train_ensemble(data, scale, "enc-v1", options)

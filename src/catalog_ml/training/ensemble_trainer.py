@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -70,6 +70,12 @@ def train_ensemble(data: LabelledProducts, price_scale: PriceScale, encoder_vers
         raise ValueError(f"training needs at least 2 categories; the labels hold {classes}")
     index = {c: i for i, c in enumerate(classes)}
     targets = np.asarray([index[c] for c in labels])
+    # settled once for the whole protocol: the fold models and the final one have the same
+    # members, so the mix learnt on the folds fits the model that is shipped
+    options = replace(options, fusion=options.fusion.for_products(len(labels)))
+    if options.fusion.tunes_text:
+        say(f"text encoder fine-tuned as a member ({options.fusion.text_finetune_method}, "
+            f"{options.fusion.text_finetune_epochs} epochs per fit)")
     split = partition(data.product_ids, labels, targets, options.folds, options.holdout_share,
                       options.cv_max_products, options.fusion.seed, data.always_train)
     common, dev, holdout = split.common, split.dev, split.holdout
@@ -130,7 +136,8 @@ def train_ensemble(data: LabelledProducts, price_scale: PriceScale, encoder_vers
             "backed_off_to_parent": int(sum(a != b for a, b in zip(data.labels, labels,
                                                                     strict=True))),
             "review_precision_target": options.review_precision,
-            "review_certainty": options.review_certainty, "mix_bags": BAGS},
+            "review_certainty": options.review_certainty, "mix_bags": BAGS,
+            "text_finetune": options.fusion.text_finetune},
         "cross_validation": cross_validation,
         "cross_validation_pooled": pooled,
         "out_of_fold": {"ece": evaluation.expected_calibration_error(confidence, correct),

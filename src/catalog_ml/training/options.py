@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from catalog_ml.config import Settings
 
@@ -22,6 +22,7 @@ class TrainOptions:
     validation_share: float = Settings.train_validation_share
     text_finetune: str = Settings.text_finetune
     text_finetune_epochs: int = Settings.text_finetune_epochs
+    text_finetune_cpu_max: int = Settings.text_finetune_cpu_max
     text_encoder_path: str = Settings.text_encoder_path  # "": the shipped MiniLM
     device: str = Settings.device
     precision: str = Settings.precision
@@ -33,17 +34,34 @@ class TrainOptions:
                    seed=settings.train_seed, validation_share=settings.train_validation_share,
                    text_finetune=settings.text_finetune,
                    text_finetune_epochs=settings.text_finetune_epochs,
+                   text_finetune_cpu_max=settings.text_finetune_cpu_max,
                    text_encoder_path=settings.text_encoder_path, device=settings.device,
                    precision=settings.precision)
 
     @property
     def tunes_text(self) -> bool:
-        """Whether the tuned text member is fitted: ``auto`` means where there is a GPU."""
+        """Whether the tuned text member is fitted: ``auto`` (not yet settled by
+        ``for_products``) means where there is a GPU."""
         if self.text_finetune == "auto":
-            import torch
-
-            return self.device != "cpu" and torch.cuda.is_available()
+            return self.on_gpu
         return self.text_finetune in ("lora", "full")
+
+    @property
+    def on_gpu(self) -> bool:
+        import torch
+
+        return self.device != "cpu" and torch.cuda.is_available()
+
+    def for_products(self, products: int) -> TrainOptions:
+        """These options with ``auto`` settled for ``products`` labelled products: LoRA where
+        a GPU is present, and on a CPU up to ``text_finetune_cpu_max`` products. A small
+        catalog is where the tuned encoder helps most (on 700-product text catalogs it lifted
+        the unseen leaf's macro-F1 by ~0.07) and where it costs seconds; on a large one a
+        CPU would spend minutes per fold (the 5,000-product fashion set: 3.2x ``train``)."""
+        if self.text_finetune != "auto":
+            return self
+        tune = self.on_gpu or products <= self.text_finetune_cpu_max
+        return replace(self, text_finetune="lora" if tune else "none")
 
     @property
     def text_finetune_method(self) -> str:

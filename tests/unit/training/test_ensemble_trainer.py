@@ -69,8 +69,8 @@ def test_the_ensemble_is_at_least_as_good_as_its_best_single_view(trained):
 
 def test_a_large_catalog_is_cross_validated_on_a_stratified_sample():
     data, scale = labelled(240, seed=2)
-    options = EnsembleOptions(fusion=TrainOptions(epochs=3, width=16), folds=3,
-                              cv_max_products=120)
+    options = EnsembleOptions(fusion=TrainOptions(epochs=3, width=16, text_finetune="none"),
+                              folds=3, cv_max_products=120)
     _, report = train_ensemble(data, scale, "enc-v1", options)
     assert report["protocol"]["cross_validated"] == 120
     assert report["protocol"]["training"] + report["protocol"]["holdout"] == 240
@@ -80,7 +80,8 @@ def test_every_leaf_is_learnt_and_the_threshold_is_calibrated_on_rare_ones_too()
     data, scale = labelled(150, seed=6)
     data.labels[0] = "Home > Clock"
     data.labels[1] = data.labels[2] = "Living > Mirror"
-    options = EnsembleOptions(fusion=TrainOptions(epochs=3, width=16), folds=3)
+    options = EnsembleOptions(fusion=TrainOptions(epochs=3, width=16, text_finetune="none"),
+                              folds=3)
     model, report = train_ensemble(data, scale, "enc-v1", options)
     assert "Home > Clock" in model.classes  # by default a leaf labelled once is learnt
     protocol = report["protocol"]
@@ -115,6 +116,19 @@ def test_a_tuned_text_member_is_cross_validated_and_travels_with_the_artifact(tm
     first, second = model.predict(data.batch), loaded.predict(data.batch)
     assert first.categories == second.categories
     np.testing.assert_allclose(first.confidence, second.confidence, rtol=1e-4)
+
+
+def test_auto_tunes_the_text_of_a_small_catalog_on_a_cpu_too():
+    cpu = TrainOptions(text_finetune="auto", device="cpu", text_finetune_cpu_max=100)
+    assert cpu.for_products(100).text_finetune == "lora"
+    assert cpu.for_products(100).tunes_text
+    assert cpu.for_products(101).text_finetune == "none"
+    assert not cpu.for_products(101).tunes_text
+    # an explicit choice is kept whatever the size
+    for method in ("none", "lora", "full"):
+        chosen = TrainOptions(text_finetune=method, device="cpu", text_finetune_cpu_max=100)
+        assert chosen.for_products(10).text_finetune == method
+        assert chosen.for_products(10_000).text_finetune == method
 
 
 def test_auto_tunes_the_text_only_where_there_is_a_gpu():
