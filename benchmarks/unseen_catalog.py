@@ -203,9 +203,7 @@ def one_split(args: argparse.Namespace, frame: pd.DataFrame, seed: int, base: Pa
             figures[view][level] = scores(at_level(truth, level), at_level(guesses, level))
             cells.append("{:.4f} / {:.4f}".format(*figures[view][level]))
         print(f"{level:<8}" + "".join(f"{c:>20}" for c in cells))
-    below = [f"level {lv} {metric} vs {view}" for view in views if view != "ensemble"
-             for lv in figures[view] for i, metric in enumerate(("accuracy", "macro-F1"))
-             if figures["ensemble"][lv][i] <= figures[view][lv][i]]
+    below = not_above(figures)
     accepted = ~answers["needs_review"].astype(bool)
     right = answers["category"].to_numpy() == truth.to_numpy()
     precision = float(right[accepted.to_numpy()].mean()) if accepted.any() else float("nan")
@@ -224,6 +222,13 @@ def one_split(args: argparse.Namespace, frame: pd.DataFrame, seed: int, base: Pa
     return result
 
 
+def not_above(figures: dict[str, dict[int, tuple[float, float]]]) -> list[str]:
+    """Where the ensemble's accuracy or macro-F1 is not above a baseline's, per level."""
+    return [f"level {level} {metric} vs {view}" for view in figures if view != "ensemble"
+            for level in figures[view] for i, metric in enumerate(("accuracy", "macro-F1"))
+            if figures["ensemble"][level][i] <= figures[view][level][i]]
+
+
 def summarise(seeds: list[int], results: list[dict[str, Any]]) -> None:
     """Per level, the mean over the splits of every view's figures, and per split where the
     ensemble was not above a baseline and what the review cut accepted."""
@@ -231,15 +236,14 @@ def summarise(seeds: list[int], results: list[dict[str, Any]]) -> None:
     deepest = min(len(r["levels"]["ensemble"]) for r in results)
     print(f"\nmean over seeds {seeds}, accuracy / macro-F1 per level:")
     print(f"{'level':8}" + "".join(f"{v:>20}" for v in views))
-    below = []
+    mean: dict[str, dict[int, tuple[float, float]]] = {
+        v: {level: tuple(np.mean([r["levels"][v][level] for r in results], axis=0))
+            for level in range(1, deepest + 1)} for v in views}
     for level in range(1, deepest + 1):
-        cells = [np.mean([r["levels"][v][level] for r in results], axis=0) for v in views]
-        print(f"{level:<8}" + "".join(f"{'{:.4f} / {:.4f}'.format(*c):>20}" for c in cells))
-        mean = dict(zip(views, cells, strict=True))
-        below += [f"level {level} {metric} vs {view}" for view in views if view != "ensemble"
-                  for i, metric in enumerate(("accuracy", "macro-F1"))
-                  if mean["ensemble"][i] <= mean[view][i]]
-    print("ensemble not above a baseline on the mean at: " + (", ".join(below) or "nothing"))
+        print(f"{level:<8}" + "".join(f"{'{:.4f} / {:.4f}'.format(*mean[v][level]):>20}"
+                                      for v in views))
+    print("ensemble not above a baseline on the mean at: "
+          + (", ".join(not_above(mean)) or "nothing"))
     for seed, r in zip(seeds, results, strict=True):
         print(f"seed {seed}: {r['coverage']:.1%} auto-accepted at {r['precision']:.3f}; not "
               f"above a baseline at: {', '.join(r['below']) or 'nothing'}")

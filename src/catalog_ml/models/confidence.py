@@ -54,6 +54,11 @@ class ConfidenceCalibration:
                    float(meta["intercept"]), tuple(int(n) for n in meta["support"]))
 
 
+def as_meta(calibration: ConfidenceCalibration | None) -> dict[str, Any] | None:
+    """What the artifact and the report store: the calibration as JSON, or None."""
+    return calibration.to_dict() if calibration is not None else None
+
+
 def calibration_problem(meta: Any, classes: int) -> str | None:
     """What in a stored calibration would give wrong confidences, or None (None is fine:
     models without one use the category's probability)."""

@@ -31,7 +31,7 @@ from catalog_ml.errors import ArtifactError
 from catalog_ml.features.text_adapters import AdaptedTextEncoder
 from catalog_ml.lake.files import open_filesystem
 from catalog_ml.models.attribution import modality_shares
-from catalog_ml.models.confidence import ConfidenceCalibration, calibration_problem
+from catalog_ml.models.confidence import ConfidenceCalibration, as_meta, calibration_problem
 from catalog_ml.models.fusion import FusionClassifier, FusionConfig, batched_forward
 from catalog_ml.models.hierarchy import Hierarchy
 from catalog_ml.models.inputs import ModelInputs, PriceScale, build_inputs
@@ -225,8 +225,7 @@ class EnsembleModel:
             "temperature": self.temperature,
             "level_weights": self.level_weights,
             "review_threshold": self.review_threshold,
-            "confidence_calibration": self.confidence_calibration.to_dict()
-            if self.confidence_calibration is not None else None,
+            "confidence_calibration": as_meta(self.confidence_calibration),
             "metrics": self.metrics,
             TUNED: {"base": tuned.base, "method": tuned.encoder.method}
             if tuned is not None else None,
@@ -318,12 +317,10 @@ class EnsembleModel:
 
     def consistency_problem(self) -> str | None:
         """What makes this model unusable (it would give NaN or wrong answers), or None."""
-        calibration = self.confidence_calibration
         problem = _meta_problem({"classes": self.classes, "temperature": self.temperature,
                                  "review_threshold": self.review_threshold,
                                  "weights": self.weights, "level_weights": self.level_weights,
-                                 "confidence_calibration": calibration.to_dict()
-                                 if calibration is not None else None})
+                                 "confidence_calibration": as_meta(self.confidence_calibration)})
         if problem:
             return problem
         n = len(self.classes)

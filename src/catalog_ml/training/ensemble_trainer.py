@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from catalog_ml.models.confidence import as_meta
 from catalog_ml.models.ensemble import MEMBERS, TEXT_MEMBERS, EnsembleModel, ProductBatch
 from catalog_ml.models.inputs import PriceScale
 from catalog_ml.training import evaluation, thresholds
@@ -143,8 +144,7 @@ def train_ensemble(data: LabelledProducts, price_scale: PriceScale, encoder_vers
         "out_of_fold": {"ece": evaluation.expected_calibration_error(confidence, correct),
                         "review": thresholds.coverage_at(confidence, correct, threshold)},
         "weights": mix.weights, "temperature": mix.temperature,
-        "confidence_calibration": confidence_calibration.to_dict()
-        if confidence_calibration is not None else None,
+        "confidence_calibration": as_meta(confidence_calibration),
         "level_weights": list(mix.level_weights), "review_threshold": threshold,
         "view_weights": {view: m.to_dict() for view, m in view_weights.items()},
         "cost": fit_costs(oof.fit_seconds, oof.fitted_products + len(dev)),
