@@ -106,8 +106,8 @@ class Settings:
     fusion_width: int = 256
     # fine-tune the text encoder as an extra member: auto = LoRA adapters where a GPU is present,
     # and on a CPU for up to text_finetune_cpu_max labelled products, where it costs seconds and
-    # lifts the long tail most (on a CPU LoRA costs ~30 s per 1,000 products per fit at 3
-    # epochs, full ~9 s per epoch; see README)
+    # lifts the long tail most (on a CPU LoRA costs ~9 s per 1,000 titles per fit at 3 epochs,
+    # ~31 s per 1,000 50-token descriptions; full ~9 s per epoch on titles; see README)
     text_finetune: str = "auto"  # auto | none | lora | full
     text_finetune_epochs: int = 3
     text_finetune_cpu_max: int = 2_000

@@ -56,8 +56,9 @@ class TrainOptions:
         """These options with ``auto`` settled for ``products`` labelled products: LoRA where
         a GPU is present, and on a CPU up to ``text_finetune_cpu_max`` products. A small
         catalog is where the tuned encoder helps most (on 700-product text catalogs it lifted
-        the unseen leaf's macro-F1 by ~0.07) and where it costs seconds; on a large one a
-        CPU would spend minutes per fold (the 5,000-product fashion set: 3.2x ``train``)."""
+        the unseen leaf's macro-F1 by ~0.07, at 1,500-2,000 still by 0.02-0.05) and where it
+        costs seconds to minutes; on a large one a CPU spends minutes per fold (the
+        5,000-product fashion set: 2.4x ``train``, near the 2.5x it may cost there)."""
         if self.text_finetune != "auto":
             return self
         tune = self.on_gpu or products <= self.text_finetune_cpu_max
