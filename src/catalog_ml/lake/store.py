@@ -26,6 +26,12 @@ from catalog_ml.errors import ConfigError, LakeNotFoundError, describe_os_error
 from catalog_ml.lake.files import delta_options, open_filesystem, subtree
 from catalog_ml.lake.lock import writer_lock
 from catalog_ml.lake.tables import ALL_TABLES, conform, spec_for
+from catalog_ml.lake.view_types import (
+    conjunction,
+    is_text,
+    is_view_kernel_error,
+    read_filtering_text_late,
+)
 
 log = logging.getLogger(__name__)
 
@@ -221,7 +227,8 @@ class Lake:
         """The table (optionally one slice, some columns) as Arrow; empty when it has no table.
 
         ``where`` maps a column to a value, or to a collection of values (a set or list: any
-        of them); the filter is pushed into the Parquet scan, so only those rows are read."""
+        of them); the filter is pushed into the Parquet scan, so only those rows are read
+        (text conditions on MERGE-written files are applied just after it: ``view_types``)."""
         spec = spec_for(name)
         table = self.table_or_none(name, version=version)
         if table is None:
@@ -229,15 +236,26 @@ class Lake:
                 [spec.schema.field(c) for c in columns])
             return schema.empty_table()
         dataset = self.dataset(table)
-        expression = None
+        terms = {}
         for column, value in (where or {}).items():
             kind = spec.schema.field(column).type
             field = pa.compute.field(column)
-            term = (field.isin(pa.array(sorted(value), kind))
-                    if isinstance(value, set | frozenset | list | tuple)
-                    else field == pa.scalar(value, kind))
-            expression = term if expression is None else expression & term
-        result = dataset.to_table(columns=columns, filter=expression)
+            terms[column] = (field.isin(pa.array(sorted(value), kind))
+                             if isinstance(value, set | frozenset | list | tuple)
+                             else field == pa.scalar(value, kind))
+        try:
+            result = dataset.to_table(columns=columns, filter=conjunction(list(terms.values())))
+        except pa.ArrowNotImplementedError as exc:
+            if not is_view_kernel_error(exc):
+                raise
+            text = {c for c in terms if is_text(spec.schema.field(c).type)}
+            late = conjunction([terms[c] for c in text])
+            if late is None:
+                raise
+            log.debug("%s: text filter applied after the scan (string-view files)", name)
+            result = read_filtering_text_late(
+                dataset, columns, conjunction([t for c, t in terms.items() if c not in text]),
+                late, text)
         return conform(result, spec) if columns is None else result
 
     def partition_values(self, name: str, column: str) -> list[Any]:

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-import pyarrow.compute as pc
 
 from catalog_ml.config import Settings
 from catalog_ml.errors import ConfigError
@@ -220,8 +219,7 @@ class OnlineClassifier:
     def latest_classification(self, product_id: str) -> dict[str, Any] | None:
         if not self.lake.exists("classifications"):
             return None
-        dataset = self.lake.dataset(self.lake.table("classifications"))
-        rows = dataset.to_table(filter=pc.field("product_id") == product_id).to_pylist()
+        rows = self.lake.read("classifications", where={"product_id": product_id}).to_pylist()
         if not rows:
             return None
         latest = max(rows, key=lambda r: (r["run_date"], r["classified_at"]))

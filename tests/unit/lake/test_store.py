@@ -105,6 +105,42 @@ def test_read_filters_by_a_value_or_by_any_of_a_collection(tmp_path):
     assert ids(dump_date=D2) == ["c"]
 
 
+def merged_products(tmp_path) -> Lake:
+    """A products table whose file a MERGE wrote: delta-rs stores its text as string views."""
+    lake = Lake(str(tmp_path))
+    lake.upsert("products", pa.Table.from_pylist([product("a", "A", D1)],
+                                                  schema=PRODUCTS.schema))
+    lake.upsert("products", pa.Table.from_pylist(
+        [product(f"p{i:03d}", f"T{i}", D1 if i % 2 else D2) for i in range(100)],
+        schema=PRODUCTS.schema))
+    return lake
+
+
+def test_merge_written_files_hold_string_views(tmp_path):
+    """The premise of ``view_types``: if delta-rs stops writing views, this says so."""
+    import pyarrow.parquet as pq
+
+    lake = merged_products(tmp_path)
+    kinds = {str(pq.read_schema(uri).field("product_id").type)
+             for uri in DeltaTable(lake.path("products")).file_uris()}
+    assert "string_view" in kinds
+
+
+@pytest.mark.parametrize("wanted", [{"p007"}, {"p001", "p002", "zz"}, {f"p{i:03d}" for i in
+                                                                      range(0, 100, 3)}])
+def test_read_filters_text_on_merge_written_files(tmp_path, wanted):
+    lake = merged_products(tmp_path)
+    table = lake.read("products", where={"product_id": wanted})
+    assert sorted(table.column("product_id").to_pylist()) == sorted(wanted - {"zz"})
+    assert table.schema == PRODUCTS.schema
+    one = lake.read("products", where={"product_id": "p007", "dump_date": D1},
+                    columns=["title"])
+    assert one.to_pylist() == [{"title": "T7"}]
+    assert lake.read("products", where={"product_id": "p008", "dump_date": D1}).num_rows == 0
+    assert lake.read("products", where={"title": "T9", "content_hash": "T9"},
+                     columns=["product_id"]).column(0).to_pylist() == ["p009"]
+
+
 def test_reading_a_table_that_does_not_exist_gives_an_empty_table(tmp_path):
     table = Lake(str(tmp_path)).read("labels")
     assert table.num_rows == 0 and table.schema == LABELS.schema
