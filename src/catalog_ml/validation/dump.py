@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 
 from catalog_ml.errors import DataError
 from catalog_ml.validation.landing import DumpFolder
+from catalog_ml.validation.unicode_text import not_unicode_reason, shown
 
 DUMP_FILES = ("products.parquet", "products.csv", "products.jsonl")
 ROW_COLUMN = "_row"
@@ -181,7 +182,7 @@ def _read_csv(path: Path) -> tuple[list[dict[str, Any]], list[MalformedRecord]]:
     csv.field_size_limit(1 << 30)  # long titles are a validation concern, not a parser crash
     records: list[dict[str, Any]] = []
     malformed: list[MalformedRecord] = []
-    with open(path, encoding="utf-8-sig", newline="") as handle:
+    with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
         reader = csv.reader(handle)
         header = next(reader, None)
         if header is None:
@@ -191,10 +192,14 @@ def _read_csv(path: Path) -> tuple[list[dict[str, Any]], list[MalformedRecord]]:
         for index, fields in enumerate(reader, start=1):
             if not fields:
                 continue  # a blank line is not a record
+            raw = json.dumps([shown(f) for f in fields], ensure_ascii=False)
             if len(fields) != len(names):
-                raw = json.dumps(fields, ensure_ascii=False)
                 reason = f"record: expected {len(names)} fields, found {len(fields)}"
                 malformed.append(MalformedRecord(index, raw, reason))
+                continue
+            unstorable = not_unicode_reason(zip(names, fields, strict=True))
+            if unstorable is not None:
+                malformed.append(MalformedRecord(index, raw, unstorable))
                 continue
             record: dict[str, Any] = {
                 n: as_text(v) for n, v in zip(names, fields, strict=True)}
@@ -206,21 +211,25 @@ def _read_csv(path: Path) -> tuple[list[dict[str, Any]], list[MalformedRecord]]:
 def _read_jsonl(path: Path) -> tuple[list[dict[str, Any]], list[MalformedRecord]]:
     records: list[dict[str, Any]] = []
     malformed: list[MalformedRecord] = []
-    with open(path, encoding="utf-8-sig") as handle:
+    with open(path, encoding="utf-8-sig", errors="surrogateescape") as handle:
         index = 0
         for line in handle:
             if not line.strip():
                 continue
             index += 1
+            raw = shown(line.rstrip("\n"))
             try:
                 value = json.loads(line)
             except json.JSONDecodeError as exc:
                 reason = f"record: bad JSON: {exc}"
-                malformed.append(MalformedRecord(index, line.rstrip("\n"), reason))
+                malformed.append(MalformedRecord(index, raw, reason))
                 continue
             if not isinstance(value, dict):
                 reason = f"record: expected a JSON object, found {type(value).__name__}"
-                malformed.append(MalformedRecord(index, line.rstrip("\n"), reason))
+                malformed.append(MalformedRecord(index, raw, reason))
+                continue
+            if (unstorable := not_unicode_reason(_texts(value))) is not None:
+                malformed.append(MalformedRecord(index, raw, unstorable))
                 continue
             record: dict[str, Any] = {_clean_name(k): as_text(v) for k, v in value.items()}
             record[ROW_COLUMN] = index
@@ -228,7 +237,21 @@ def _read_jsonl(path: Path) -> tuple[list[dict[str, Any]], list[MalformedRecord]
     return records, malformed
 
 
+def _texts(value: Any, name: str = "") -> list[tuple[str, Any]]:
+    """Every (key, value) of a JSON record, nested ones included, for the Unicode check."""
+    if isinstance(value, dict):
+        return [pair for key, inner in value.items()
+                for pair in [(str(key), None), *_texts(inner, str(key))]]
+    if isinstance(value, list):
+        return [pair for inner in value for pair in _texts(inner, name)]
+    return [(name, value)]
+
+
 def _check_header(path: Path, names: list[str]) -> None:
+    for position, name in enumerate(names, start=1):
+        if (reason := not_unicode_reason([(name, None)])) is not None:
+            raise DumpError(f"{path}: column {position} of the header: "
+                            f"{reason.removeprefix('record: ')}")
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise DumpError(f"{path}: duplicate column names {duplicates}")

@@ -35,6 +35,37 @@ def test_jsonl_bad_line_and_non_object_are_malformed(tmp_path: Path) -> None:
     assert [m.row for m in dump.malformed] == [2, 3]
 
 
+def test_a_row_that_is_not_utf8_is_malformed_and_the_rest_is_read(tmp_path: Path) -> None:
+    """A Windows-1252 byte in one row (or a JSON escape of half a surrogate pair) cannot be
+    stored: that record is malformed, naming the field and the byte, the others go on."""
+    (tmp_path / "products.csv").write_bytes(
+        "product_id,title\np1,Lamp\np2,Caf\u00e9 mug\np3,Vase\n".encode("cp1252"))
+    dump = read_dump(tmp_path)
+    assert dump.frame["product_id"].tolist() == ["p1", "p3"]
+    (bad,) = dump.malformed
+    assert bad.row == 2 and "field 'title'" in bad.reason and "byte 0xe9" in bad.reason
+    assert json.loads(bad.raw) == ["p2", "Caf\\xe9 mug"]
+    bad.raw.encode("utf-8")  # storable as it is
+
+    lines = ['{"product_id": "j1", "title": "Lamp"}',
+             '{"product_id": "j2", "title": "half \\ud800 pair"}',
+             '{"product_id": "j3", "title": "whole \\ud83d\\ude00 pair", '
+             '"extra": {"k\\udc00": 1}}']
+    (tmp_path / "products.csv").unlink()
+    (tmp_path / "products.jsonl").write_text("\n".join(lines) + "\n")
+    dump = read_dump(tmp_path)
+    assert dump.frame["product_id"].tolist() == ["j1"]
+    assert [m.row for m in dump.malformed] == [2, 3]
+    assert "U+D800" in dump.malformed[0].reason and "column name" in dump.malformed[1].reason
+
+
+def test_a_header_that_is_not_utf8_stops_the_dump_naming_the_column(tmp_path: Path) -> None:
+    (tmp_path / "products.csv").write_bytes(
+        "product_id,title,pr\u00e9cis\np1,Lamp,x\n".encode("latin-1"))
+    with pytest.raises(DumpError, match=r"column 3 of the header.*byte 0xe9"):
+        read_dump(tmp_path)
+
+
 def test_parquet_floats_read_as_text_with_infinity_visible(tmp_path: Path) -> None:
     table = pa.table({"product_id": ["a", "b", "c"], "title": ["x", "y", "z"],
                       "price": [1.5, float("inf"), None]})
