@@ -210,6 +210,7 @@ def classify_night(settings: Settings, night: dt.date) -> Classified:
     cut = (float(meta["review_threshold"]) if settings.review_threshold < 0
            else settings.review_threshold)
     rules = load_rules(lake)
+    RuleBook(rules)  # compiled here first, so a rule RE2 cannot run is one clear error
     count = lake.count_rows("product_snapshots", {"dump_date": night})
     if count is not None and runs_in_driver(settings, count):
         written, fresh = _classify_in_driver(lake, model, night, top_k, cut, rules)
