@@ -94,7 +94,15 @@ def export_review(settings: Settings, night: dt.date, path: str | None = None) -
 def _decisions(path: Path) -> pd.DataFrame:
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+    except pd.errors.EmptyDataError:
+        raise ReviewFileError(f"{path}: the review file is empty; export a queue with "
+                              "`catalog-ml review export` and fill its "
+                              f"'{DECISION}' column") from None
+    except UnicodeDecodeError as exc:
+        raise ReviewFileError(f"{path}: the review file is not UTF-8 text ({exc.reason}, "
+                              f"byte 0x{exc.object[exc.start]:02x}); save it as 'CSV UTF-8'"
+                              ) from None
+    except (OSError, pd.errors.ParserError) as exc:
         raise ReviewFileError(f"{path}: cannot read the review file: {exc}") from exc
     missing = {"product_id", DECISION} - set(frame.columns)
     if missing:

@@ -113,6 +113,20 @@ def test_a_huge_bad_sheet_gets_a_bounded_message(lake, settings, tmp_path):
     assert len(message) < 5_000
 
 
+@pytest.mark.parametrize(("content", "says"), [
+    (b"", "the review file is empty"),
+    ("product_id,correct_category\np1,Apparel > Topwear > T\u00e9es\n".encode("cp1252"),
+     "not UTF-8 text .*byte 0xe9.*CSV UTF-8"),
+])
+def test_an_empty_or_non_utf8_sheet_is_a_data_problem_not_a_bug(lake, settings, tmp_path,
+                                                                content, says):
+    sheet = tmp_path / "review.csv"
+    sheet.write_bytes(content)
+    with pytest.raises(ReviewFileError, match=says):
+        import_review(settings, str(sheet))
+    assert lake.read("labels").num_rows == len(TAXONOMY)
+
+
 def test_exporting_a_night_that_never_ran_says_so(lake, settings, tmp_path):
     with pytest.raises(NightMissingError, match=r"night 2026-10-01 never ran .*2026-11-02"):
         export_review(settings, dt.date(2026, 10, 1), str(tmp_path / "r.csv"))
