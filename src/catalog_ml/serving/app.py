@@ -33,7 +33,7 @@ from catalog_ml.config import Settings
 from catalog_ml.serving.batcher import MicroBatcher
 from catalog_ml.serving.classifier import NotReadyError, OnlineClassifier
 from catalog_ml.serving.metrics import Metrics
-from catalog_ml.serving.products import ValidatedRecords, check_request
+from catalog_ml.serving.products import ValidatedRecords, check_request, unicode_problems
 from catalog_ml.validation.dump import DumpError
 
 log = logging.getLogger(__name__)
@@ -202,6 +202,8 @@ def create_app(settings: Settings) -> FastAPI:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(batcher.thread, classifier.refresh)
         products = [p.model_dump() for p in body.products]
+        if unstorable := unicode_problems(products):
+            raise HTTPException(422, unstorable)
         known = checked_before.lookup(products, classifier.model_version)
         if known is not None:  # text-only products validated before: same record, same verdict
             return {"results": await batcher.submit(known)}

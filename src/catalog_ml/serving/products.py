@@ -28,6 +28,7 @@ from catalog_ml.config import Settings
 from catalog_ml.validation.dump import ROW_COLUMN, RawDump, as_text, records_frame
 from catalog_ml.validation.images import REMOTE, ImageCheck, ImageLimits, check_image
 from catalog_ml.validation.landing import DumpFolder
+from catalog_ml.validation.unicode_text import record_texts, shown, unstorable
 from catalog_ml.validation.validate import ValidationOutcome, validate_raw
 
 DATA_URI = re.compile(r"^data:image/(?P<kind>[a-z0-9.+-]{1,20});base64,(?P<data>.*)$",
@@ -52,6 +53,24 @@ def _records(products: list[dict[str, Any]]) -> pd.DataFrame:
         row[ROW_COLUMN] = index
         rows.append(row)
     return records_frame(rows)
+
+
+def unicode_problems(products: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The products holding text that is not UTF-8 (a JSON escape of half a surrogate pair,
+    ``"\\ud800"``), one problem each, as the 422 lists them: such text cannot be hashed,
+    validated or stored, so it is refused before anything else looks at the request."""
+    problems = []
+    for index, product in enumerate(products):
+        for name, value in record_texts(product):
+            detail = unstorable(name) or (unstorable(value) if isinstance(value, str) else None)
+            if detail is not None:
+                product_id = product.get("product_id")
+                problems.append({
+                    "product": index,
+                    "product_id": shown(product_id) if isinstance(product_id, str) else None,
+                    "field": shown(name), "reason": f"{shown(name)}: not UTF-8 text ({detail})"})
+                break
+    return problems
 
 
 def _inline(reference: str, scratch: Path, limits: ImageLimits) -> tuple[str, ImageCheck | None]:

@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 
 from catalog_ml.errors import DataError
 from catalog_ml.validation.landing import DumpFolder
-from catalog_ml.validation.unicode_text import not_unicode_reason, shown
+from catalog_ml.validation.unicode_text import not_unicode_reason, record_texts, shown
 
 DUMP_FILES = ("products.parquet", "products.csv", "products.jsonl")
 ROW_COLUMN = "_row"
@@ -228,23 +228,13 @@ def _read_jsonl(path: Path) -> tuple[list[dict[str, Any]], list[MalformedRecord]
                 reason = f"record: expected a JSON object, found {type(value).__name__}"
                 malformed.append(MalformedRecord(index, raw, reason))
                 continue
-            if (unstorable := not_unicode_reason(_texts(value))) is not None:
+            if (unstorable := not_unicode_reason(record_texts(value))) is not None:
                 malformed.append(MalformedRecord(index, raw, unstorable))
                 continue
             record: dict[str, Any] = {_clean_name(k): as_text(v) for k, v in value.items()}
             record[ROW_COLUMN] = index
             records.append(record)
     return records, malformed
-
-
-def _texts(value: Any, name: str = "") -> list[tuple[str, Any]]:
-    """Every (key, value) of a JSON record, nested ones included, for the Unicode check."""
-    if isinstance(value, dict):
-        return [pair for key, inner in value.items()
-                for pair in [(str(key), None), *_texts(inner, str(key))]]
-    if isinstance(value, list):
-        return [pair for inner in value for pair in _texts(inner, name)]
-    return [(name, value)]
 
 
 def _check_header(path: Path, names: list[str]) -> None:

@@ -17,7 +17,8 @@ SURROGATE = re.compile("[\ud800-\udfff]")
 ESCAPED_BYTES = range(0xDC80, 0xDD00)  # surrogateescape's stand-ins for bytes 0x80-0xff
 
 
-def _detail(text: str) -> str | None:
+def unstorable(text: str) -> str | None:
+    """Where and why ``text`` cannot be encoded as UTF-8, or None when it can."""
     found = SURROGATE.search(text)
     if found is None:
         return None
@@ -31,13 +32,23 @@ def not_unicode_reason(pairs: Iterable[tuple[str, Any]]) -> str | None:
     """Why a record (its column names and values) cannot be stored, or None when it can."""
     for name, value in pairs:
         where = None
-        if (detail := _detail(name)) is not None:
+        if (detail := unstorable(name)) is not None:
             where = "a column name"
-        elif isinstance(value, str) and (detail := _detail(value)) is not None:
+        elif isinstance(value, str) and (detail := unstorable(value)) is not None:
             where = f"field {shown(name)!r}"
         if where is not None:
             return f"record: {where} is not UTF-8 text ({detail}); export the file as UTF-8"
     return None
+
+
+def record_texts(value: Any, name: str = "") -> list[tuple[str, Any]]:
+    """Every (key, value) of a JSON record, nested ones included (a nested key with None)."""
+    if isinstance(value, dict):
+        return [pair for key, inner in value.items()
+                for pair in [(str(key), None), *record_texts(inner, str(key))]]
+    if isinstance(value, list):
+        return [pair for inner in value for pair in record_texts(inner, name)]
+    return [(name, value)]
 
 
 def shown(text: str) -> str:

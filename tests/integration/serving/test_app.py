@@ -83,6 +83,11 @@ def test_bad_products_get_a_422_naming_the_product_and_the_field(served):
     assert status == 422 and {d["field"] for d in body["detail"]} == {"product_id"}
     assert client.call("POST", "/v1/classify", {"products": []})[0] == 422
     assert client.call("POST", "/v1/classify", raw=b"{not json")[0] == 422
+    status, body = client.classify([good, {"product_id": "u-1", "title": "half \ud800 pair"},
+                                    {"product_id": "u-2", "title": "Hat",
+                                     "extra": {"k": ["\udce9"]}}])  # was a 500
+    assert status == 422, body
+    assert {(d["product"], d["field"]) for d in body["detail"]} == {(1, "title"), (2, "k")}
 
 
 def test_limits_refuse_too_many_products_and_too_large_bodies(served):

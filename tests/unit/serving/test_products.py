@@ -8,7 +8,7 @@ import io
 from PIL import Image
 
 from catalog_ml.config import load_settings
-from catalog_ml.serving.products import check_request
+from catalog_ml.serving.products import check_request, unicode_problems
 
 
 def _jpeg_uri() -> str:
@@ -52,3 +52,14 @@ def test_an_inline_photo_is_checked_and_a_path_needs_an_image_root():
         assert any("api_image_root" in r for r in reasons["path"])
     finally:
         checked.close()
+
+
+def test_text_that_is_not_utf8_is_named_before_anything_hashes_it():
+    products = [{"product_id": "ok", "title": "Café 😀"},
+                {"product_id": "p\ud800", "title": "Lamp", "colour": "Red"},
+                {"product_id": "n", "title": "Hat", "extra": {"k\udc00": ["x"]}}]
+    problems = unicode_problems(products)
+    assert [(p["product"], p["field"]) for p in problems] == [(1, "product_id"),
+                                                              (2, "k\\udc00")]
+    assert problems[0]["product_id"] == "p\\ud800" and "U+D800" in problems[0]["reason"]
+    assert unicode_problems(products[:1]) == []
