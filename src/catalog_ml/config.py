@@ -10,7 +10,9 @@ switches the same code between a laptop and a cluster with object storage.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
+import logging
 import math
 import os
 import re
@@ -22,6 +24,8 @@ from typing import Any, get_type_hints
 from catalog_ml.errors import ConfigError
 
 ENV_PREFIX = "CATALOG_ML_"
+# variables of that prefix that are not settings: the settings file, and the image's build
+NOT_SETTINGS = frozenset({"CONFIG", "HOME", "UID"})
 IMAGE_ENCODERS = ("efficientnet-lite0", "mobilenet_v2", "resnet50")
 SPARK_MEMORY = re.compile(r"^[1-9]\d*[kmgt]?$", re.IGNORECASE)
 SPARK_MASTER = re.compile(
@@ -34,6 +38,10 @@ def project_root() -> Path:
     if (candidate / "pyproject.toml").exists():
         return candidate
     return Path.cwd()
+
+
+log = logging.getLogger(__name__)
+_warned: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -235,6 +243,7 @@ def load_settings(config_file: str | os.PathLike[str] | None = None, **overrides
         env_value = os.environ.get(f"{ENV_PREFIX}{name.upper()}")
         if env_value is not None:
             values[name] = _coerce(name, env_value, hints[name])
+    _warn_unknown_variables(known)
 
     for name, value in overrides.items():
         if name not in known:
@@ -243,6 +252,23 @@ def load_settings(config_file: str | os.PathLike[str] | None = None, **overrides
             values[name] = _coerce(name, value, hints[name])
 
     return Settings(**values)
+
+
+def _warn_unknown_variables(known: set[str]) -> None:
+    """A ``CATALOG_ML_`` variable that is no setting is ignored; say so once, with the
+    nearest setting (a typo such as ``CATALOG_ML_TOPK`` would otherwise change nothing
+    without a word). A warning, not an error: the environment is shared with other tools."""
+    names = {name.upper() for name in known}
+    for variable in sorted(os.environ):
+        suffix = variable.removeprefix(ENV_PREFIX)
+        if (suffix == variable or suffix in names or suffix in NOT_SETTINGS
+                or variable in _warned):
+            continue
+        _warned.add(variable)
+        near = difflib.get_close_matches(suffix, sorted(names), n=1, cutoff=0.75)
+        hint = f"; did you mean {ENV_PREFIX}{near[0]}?" if near else ""
+        log.warning("environment variable %s is not a catalog-ml setting and is ignored%s",
+                    variable, hint)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -94,3 +94,20 @@ def test_lists_come_from_json_or_commas(monkeypatch):
     assert load_settings().image_allowed_hosts == ["cdn.shop.example", "*.img.example"]
     monkeypatch.setenv("CATALOG_ML_IMAGE_ALLOWED_HOSTS", '["a.example"]')
     assert load_settings().image_allowed_hosts == ["a.example"]
+
+
+def test_a_variable_that_is_no_setting_is_named_once_with_the_nearest(monkeypatch, caplog):
+    import catalog_ml.config as config
+
+    monkeypatch.setattr(config, "_warned", set())
+    monkeypatch.setenv("CATALOG_ML_TOPK", "3")
+    monkeypatch.setenv("CATALOG_ML_TOP_K", "4")
+    monkeypatch.setenv("CATALOG_ML_CONFIG_DIR_X", "1")
+    with caplog.at_level("WARNING", logger="catalog_ml.config"):
+        assert load_settings().top_k == 4
+        load_settings()
+    warned = [r.getMessage() for r in caplog.records]
+    assert len(warned) == 2
+    assert any("CATALOG_ML_TOPK is not a catalog-ml setting" in m
+               and "did you mean CATALOG_ML_TOP_K?" in m for m in warned)
+    assert not any("CATALOG_ML_TOP_K " in m for m in warned)
