@@ -77,7 +77,10 @@ QUARANTINE = TableSpec(
     ),
     keys=("dump_date", "source_row"),
     partition_by=("dump_date",),
-    description="Every rejected row with its raw record and all its reasons.",
+    description="Every rejected row with its raw record and all its reasons. source_row is "
+                "where the record sits in its file: the line of a JSONL file, the record "
+                "after a CSV's header (1 = the first; a quoted newline starts no record), "
+                "the row of a Parquet file.",
 )
 
 EMBEDDINGS = TableSpec(

@@ -212,11 +212,9 @@ def _read_jsonl(path: Path) -> tuple[list[dict[str, Any]], list[MalformedRecord]
     records: list[dict[str, Any]] = []
     malformed: list[MalformedRecord] = []
     with open(path, encoding="utf-8-sig", errors="surrogateescape") as handle:
-        index = 0
-        for line in handle:
+        for index, line in enumerate(handle, start=1):  # a record's row is its line
             if not line.strip():
                 continue
-            index += 1
             raw = shown(line.rstrip("\n"))
             try:
                 value = json.loads(line)

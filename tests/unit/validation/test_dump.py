@@ -33,6 +33,8 @@ def test_jsonl_bad_line_and_non_object_are_malformed(tmp_path: Path) -> None:
     dump = read_dump(tmp_path)
     assert dump.frame["tags"].tolist() == ['["a"]']
     assert [m.row for m in dump.malformed] == [2, 3]
+    (tmp_path / "products.jsonl").write_text("\n".join([lines[0], "", *lines[1:]]) + "\n")
+    assert [m.row for m in read_dump(tmp_path).malformed] == [3, 4]  # a row is its line
 
 
 def test_a_row_that_is_not_utf8_is_malformed_and_the_rest_is_read(tmp_path: Path) -> None:
