@@ -56,6 +56,10 @@ class NightMissingError(DataError):
     """A night that never ran (or never got that far) on this lake."""
 
 
+class LabelsError(DataError, ValueError):
+    """Labels that cannot train a model: too few categories, or too few products in them."""
+
+
 class ArtifactError(DataError):
     """A model artifact that is missing, altered, or does not describe a usable model."""
 

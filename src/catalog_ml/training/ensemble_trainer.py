@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from catalog_ml.errors import LabelsError
 from catalog_ml.models.confidence import as_meta
 from catalog_ml.models.ensemble import MEMBERS, TEXT_MEMBERS, EnsembleModel, ProductBatch
 from catalog_ml.models.inputs import PriceScale
@@ -68,7 +69,7 @@ def train_ensemble(data: LabelledProducts, price_scale: PriceScale, encoder_vers
     labels = back_off(data.labels, options.min_leaf_examples)
     classes = sorted(set(labels))
     if len(classes) < 2:
-        raise ValueError(f"training needs at least 2 categories; the labels hold {classes}")
+        raise LabelsError(f"training needs at least 2 categories; the labels hold {classes}")
     index = {c: i for i, c in enumerate(classes)}
     targets = np.asarray([index[c] for c in labels])
     # settled once for the whole protocol: the fold models and the final one have the same

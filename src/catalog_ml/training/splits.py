@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from catalog_ml.errors import LabelsError
 from catalog_ml.taxonomy import SEPARATOR
 
 CATEGORY_FLOOR = 50  # a sample keeps up to this many of every category, however small
@@ -74,10 +75,11 @@ def partition(product_ids: list[str], labels: list[str], targets: np.ndarray, fo
         common = np.sort(common)
     n_common_classes = len({labels[i] for i in common})
     if folds < 2 or n_common_classes < 2:
-        raise ValueError(
+        raise LabelsError(
             f"{folds}-fold cross-validation needs 2 or more categories with at least "
-            f"{folds} labelled products each; these labels have {n_common_classes}. "
-            "Label more products or lower cv_folds.")
+            f"{folds} labelled products each; these labels have {n_common_classes} (of "
+            f"{len(counts)} categories, the largest with {max(counts.values(), default=0)} "
+            "products). Label more products or lower cv_folds (`catalog-ml train --folds`).")
     return Partition(held, np.flatnonzero(~held), np.flatnonzero(held), common,
                      np.flatnonzero(~is_common))
 

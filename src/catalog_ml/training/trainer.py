@@ -18,6 +18,7 @@ import torch
 from sklearn.model_selection import train_test_split
 from torch import nn
 
+from catalog_ml.errors import LabelsError
 from catalog_ml.models.artifact import TrainedModel
 from catalog_ml.models.fusion import FusionClassifier, FusionConfig
 from catalog_ml.models.inputs import ModelInputs, PriceScale
@@ -66,7 +67,7 @@ def train_classifier(
 ) -> TrainedModel:
     classes = classes or sorted(set(labels))
     if len(classes) < 2:
-        raise ValueError(f"training needs at least 2 categories; the labels hold {classes}")
+        raise LabelsError(f"training needs at least 2 categories; the labels hold {classes}")
     index = {name: i for i, name in enumerate(classes)}
     targets_np = np.asarray([index[c] for c in labels])
     train_idx, val_idx = split_indices(targets_np, options.validation_share, options.seed)

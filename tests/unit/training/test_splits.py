@@ -5,6 +5,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
+from catalog_ml.errors import LabelsError
 from catalog_ml.training.splits import back_off, holdout_mask, partition, stratified_cap
 
 
@@ -34,7 +35,7 @@ def test_a_partition_keeps_reviewed_products_in_training_and_samples_large_catal
     assert not split.held[:100].any() and split.held.any()
     assert len(split.common) == 200 and set(split.rare) == set(range(595, 600))
     assert sorted([*split.dev, *split.holdout]) == list(range(600))
-    with pytest.raises(ValueError, match="lower cv_folds"):
+    with pytest.raises(LabelsError, match="lower cv_folds"):
         partition(ids[:6], ["A"] * 3 + ["B"] * 3, targets[:6], 5, 0.2, 200, 0)
 
 

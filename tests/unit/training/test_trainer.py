@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from catalog_ml.errors import LabelsError
 from catalog_ml.models.inputs import PriceScale, build_inputs
 from catalog_ml.training.options import TrainOptions
 from catalog_ml.training.trainer import split_indices, train_classifier
@@ -42,6 +43,6 @@ def test_the_fusion_net_learns_from_the_three_modalities():
 def test_training_needs_two_categories():
     text, image, prices, _ = synthetic(20)
     inputs = build_inputs(list(text), image, prices, PriceScale.fit(np.array([1.0])), 16)
-    with pytest.raises(ValueError, match="at least 2 categories"):
+    with pytest.raises(LabelsError, match="at least 2 categories"):
         train_classifier(inputs, ["A"] * 20, PriceScale.fit(np.array([1.0])), "e",
                          TrainOptions(epochs=1))
