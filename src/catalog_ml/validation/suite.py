@@ -63,7 +63,7 @@ def build_suite(contract: DumpContract, settings: Settings) -> gx.ExpectationSui
             column="price", regex=NUMBER, meta=_meta("price", "not a number")),
         gxe.ExpectColumnValuesToBeBetween(
             column="price_value", min_value=0, max_value=PRICE_MAX,
-            meta=_meta("price", "must be a finite number >= 0")),
+            meta=_meta("price", f"must be a finite number from 0 to {PRICE_MAX:,.0f}")),
         gxe.ExpectColumnValuesToNotBeNull(
             column="currency", row_condition="price.notnull()", condition_parser="pandas",
             meta=_meta("currency", "required when a price is given")),

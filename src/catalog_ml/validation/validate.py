@@ -65,7 +65,7 @@ def _price_value(text: Any) -> float:
         return math.nan
     if not re.match(NUMBER, text):
         return math.nan
-    return float(text.strip())
+    return float(text.strip()) + 0.0  # "-0" is the price 0, not a negative zero
 
 
 Details = dict[tuple[int, str], str]  # (row, checked column) -> what is wrong, in words
