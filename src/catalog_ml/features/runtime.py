@@ -13,6 +13,8 @@ from pathlib import Path
 
 import torch
 
+from catalog_ml.errors import ConfigError
+
 
 @cache
 def cpu_has_native_bf16() -> bool:
@@ -37,7 +39,8 @@ def resolve_runtime(device: str = "auto", precision: str = "auto") -> Runtime:
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("setting device=cuda, but torch sees no CUDA device")
+        raise ConfigError("setting device=cuda, but torch sees no CUDA device here; use "
+                          "auto (the GPU where there is one) or cpu")
     if precision == "auto":
         if device == "cuda":
             precision = "bf16" if torch.cuda.is_bf16_supported() else "fp16"

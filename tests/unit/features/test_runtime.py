@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from catalog_ml.errors import ConfigError
 from catalog_ml.features.runtime import cpu_has_native_bf16, resolve_runtime, set_threads
 
 
@@ -22,8 +23,9 @@ def test_fp16_on_a_cpu_falls_back_to_fp32_and_explicit_precisions_hold():
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
-def test_asking_for_cuda_without_a_gpu_says_so():
-    with pytest.raises(RuntimeError, match="no CUDA device"):
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_asking_for_cuda_without_a_gpu_is_a_setting_problem_not_a_bug():
+    with pytest.raises(ConfigError, match="no CUDA device here; use auto"):
         resolve_runtime("cuda", "auto")
 
 
