@@ -165,9 +165,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     from catalog_ml.pipeline.train import train_from_lake
 
     settings = _settings(args)
-    if args.epochs:
+    if args.epochs is not None:
         settings = settings.replace(train_epochs=args.epochs)
-    if args.folds:
+    if args.folds is not None:
         settings = settings.replace(cv_folds=args.folds)
 
     def progress(message: str) -> None:

@@ -173,3 +173,11 @@ def test_a_worker_needs_a_socket_and_refuses_a_path_it_cannot_use(tmp_path):
     result = run("worker", "--socket", str(tmp_path / "plain"))
     assert result.returncode == EXIT_CONFIG
     assert "exists and is not a socket" in one_line(result)
+
+
+@pytest.mark.parametrize(("option", "setting"), [("--epochs", "train_epochs"),
+                                                 ("--folds", "cv_folds")])
+def test_a_zero_train_option_is_refused_not_read_as_the_default(lake, option, setting):
+    result = run("train", option, "0", "--lake", str(lake))
+    assert result.returncode == EXIT_CONFIG
+    assert f"setting '{setting}' must lie in" in one_line(result)
