@@ -38,6 +38,33 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"not a TCP port (1 to 65535): {text!r}")
+    return port
+
+
+def _at_least(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"at least {minimum}, got {value}")
+        return value
+    return parse
+
+
+# the demo's 10 categories need enough labelled products for 5-fold cross-validation after
+# the held-out share; 90 is the smallest the tests run (tests/integration/demo)
+DEMO_MIN_ROWS = 90
+
+
 class Parser(argparse.ArgumentParser):
     """argparse with usage errors at exit code 64, apart from the data problems' 2."""
 
@@ -462,7 +489,7 @@ def build_parser() -> argparse.ArgumentParser:
         "serve", help="the REST API: classify products online with the champion"))
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to listen on (default 127.0.0.1; another needs api_token)")
-    serve.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    serve.add_argument("--port", type=_port, default=8080, help="port (default 8080)")
     serve.set_defaults(func=cmd_serve)
 
     maintain = with_lake(commands.add_parser(
@@ -476,8 +503,8 @@ def build_parser() -> argparse.ArgumentParser:
         "stack", help="a local production-like stack: Airflow servers and a warm Spark"))
     stack_parser.add_argument("stack_command", choices=("up", "down", "status"))
     stack_parser.add_argument("--home", help="where the stack keeps its state (default .stack)")
-    stack_parser.add_argument("--port", type=int, help="Airflow api-server port (8080)")
-    stack_parser.add_argument("--spark-port", type=int, help="Spark Connect port (15002)")
+    stack_parser.add_argument("--port", type=_port, help="Airflow api-server port (8080)")
+    stack_parser.add_argument("--spark-port", type=_port, help="Spark Connect port (15002)")
     stack_parser.add_argument("--no-worker", action="store_true",
                               help="no resident worker: each step task imports its step")
     stack_parser.set_defaults(func=cmd_stack)
@@ -487,7 +514,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = with_lake(commands.add_parser(
         "demo", help="generate a sample, train, run a night through Airflow, show results"))
-    demo.add_argument("--rows", type=int, default=400, help="labelled products to generate")
+    demo.add_argument("--rows", type=_at_least(DEMO_MIN_ROWS), default=400,
+                      help=f"labelled products to generate (at least {DEMO_MIN_ROWS})")
     demo.set_defaults(func=cmd_demo)
 
     resident = with_lake(commands.add_parser(

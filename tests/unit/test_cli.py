@@ -181,3 +181,14 @@ def test_a_zero_train_option_is_refused_not_read_as_the_default(lake, option, se
     result = run("train", option, "0", "--lake", str(lake))
     assert result.returncode == EXIT_CONFIG
     assert f"setting '{setting}' must lie in" in one_line(result)
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (("serve", "--port", "99999"), "not a TCP port (1 to 65535): '99999'"),
+    (("demo", "--rows", "-5"), "at least 90, got -5"),
+])
+def test_out_of_range_numbers_are_usage_errors(args, says):
+    """serve --port 99999 used to start (uvicorn took it), demo --rows -5 wrote an empty
+    sample over the last one and stopped at validation."""
+    result = run(*args)
+    assert result.returncode == EXIT_CONFIG and says in result.stderr
