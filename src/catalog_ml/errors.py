@@ -11,6 +11,7 @@ Anything else that escapes is a bug and is shown with its traceback.
     │   ├── ReviewFileError         a review sheet with bad rows (nothing imported)
     │   ├── MissingEmbeddingsError  products without vectors for the model's encoders
     │   ├── NightMissingError       a night that never ran on this lake
+    │   ├── LabelsError             labels that cannot train (too few categories / products)
     │   └── ArtifactError           a model artifact that fails its checks
     ├── ConfigError        exit 64  a setting, option, path or statement is wrong
     │   └── LakeNotFoundError       no lake at the configured place
