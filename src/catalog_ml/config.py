@@ -328,8 +328,24 @@ _RANGES: tuple[tuple[str, float, float], ...] = (
 )
 
 
+_NOT_UTF8 = re.compile("[\ud800-\udfff]")  # a path's bytes that are not UTF-8, as argv holds them
+
+
+def _check_text(settings: Settings) -> None:
+    """Paths and names go to delta-rs, Spark and reports, which all need UTF-8 text."""
+    for setting in fields(settings):
+        value = getattr(settings, setting.name)
+        texts = ([*value.keys(), *map(str, value.values())] if isinstance(value, dict)
+                 else [value] if isinstance(value, str) else [])
+        if any(_NOT_UTF8.search(text) for text in texts):
+            shown = ascii(value) if not isinstance(value, dict) else "a key or value"
+            raise ConfigError(f"setting {setting.name!r}: {shown} is not UTF-8 text; "
+                              "rename the path or re-type the value")
+
+
 def _check(settings: Settings) -> None:
     """Each value within what the code can work with; the message names the setting."""
+    _check_text(settings)
     for name, low, high in _RANGES:
         value = getattr(settings, name)
         if isinstance(value, float) and not math.isfinite(value):

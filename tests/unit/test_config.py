@@ -111,3 +111,12 @@ def test_a_variable_that_is_no_setting_is_named_once_with_the_nearest(monkeypatc
     assert any("CATALOG_ML_TOPK is not a catalog-ml setting" in m
                and "did you mean CATALOG_ML_TOP_K?" in m for m in warned)
     assert not any("CATALOG_ML_TOP_K " in m for m in warned)
+
+
+def test_a_path_setting_that_is_not_utf8_is_a_configuration_error():
+    import os
+
+    with pytest.raises(ConfigError, match=r"setting 'lake'.*not UTF-8 text"):
+        load_settings(lake=os.fsdecode(b"/tmp/l\xe9ke"))
+    with pytest.raises(ConfigError, match="setting 'storage_options'"):
+        load_settings(storage_options={"key": os.fsdecode(b"\xff")})

@@ -24,7 +24,12 @@ import pyarrow.parquet as pq
 
 from catalog_ml.errors import DataError
 from catalog_ml.validation.landing import DumpFolder
-from catalog_ml.validation.unicode_text import not_unicode_reason, record_texts, shown
+from catalog_ml.validation.unicode_text import (
+    not_unicode_reason,
+    record_texts,
+    shown,
+    unstorable,
+)
 
 DUMP_FILES = ("products.parquet", "products.csv", "products.jsonl")
 ROW_COLUMN = "_row"
@@ -86,6 +91,9 @@ def dump_readiness(folder: DumpFolder | str | Path, marker: str, settle_s: float
 
 def find_dump_file(folder: DumpFolder) -> str:
     """The folder's one product file (its name); DumpError where there is none or several."""
+    if unstorable(str(folder)) is not None:  # its path goes into reports and tables
+        raise DumpError(f"dump folder {shown(str(folder))}: the path is not UTF-8 text "
+                        f"({unstorable(str(folder))}); rename the folder")
     if not folder.exists():
         raise DumpError(f"dump folder {folder} does not exist or is not a folder")
     present = [name for name in DUMP_FILES if folder.has_file(name)]

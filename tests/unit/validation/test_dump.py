@@ -120,3 +120,15 @@ def test_a_dump_is_ready_with_its_marker_or_once_it_stopped_changing(tmp_path):
         os.utime(entry, (old, old))
     ready, why = dump_readiness(folder, "_SUCCESS", 60)
     assert ready and "unchanged for" in why
+
+
+def test_a_dump_folder_whose_name_is_not_utf8_is_refused_naming_the_byte(tmp_path: Path
+                                                                           ) -> None:
+    """Its path goes into reports and tables, which need UTF-8: it was a traceback."""
+    import os
+
+    folder = tmp_path / os.fsdecode(b"d\xe9mp")
+    folder.mkdir()
+    (folder / "products.csv").write_text("product_id,title\np1,Lamp\n")
+    with pytest.raises(DumpError, match=r"d\\xe9mp: the path is not UTF-8 text.*0xe9"):
+        read_dump(folder)
