@@ -27,6 +27,7 @@ from catalog_ml.errors import (
     ConfigError,
     translate,
 )
+from catalog_ml.validation.unicode_text import unstorable
 
 QUIET_LOGGERS = ("py4j", "great_expectations", "urllib3", "httpx", "transformers")
 
@@ -586,7 +587,13 @@ def _forwarded(args: argparse.Namespace, argv: list[str]) -> int | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    for position, argument in enumerate(argv, start=1):
+        # bytes that are not UTF-8 arrive as surrogates, which no table, log or SQL takes
+        if (detail := unstorable(argument)) is not None:
+            parser.error(f"argument {position} ({argument!a}) is not UTF-8 text "
+                         f"({detail})")
+    args = parser.parse_args(argv)
     configure_logging(args.verbose)
     code = _forwarded(args, argv)
     if code is not None:

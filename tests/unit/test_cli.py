@@ -192,3 +192,16 @@ def test_out_of_range_numbers_are_usage_errors(args, says):
     sample over the last one and stopped at validation."""
     result = run(*args)
     assert result.returncode == EXIT_CONFIG and says in result.stderr
+
+
+def test_an_argument_that_is_not_utf8_is_a_usage_error_not_a_traceback(lake):
+    """rules add --author with a Latin-1 byte died encoding it into the rules table."""
+    author = os.fsdecode(b"an\xe9")
+    result = subprocess.run(
+        [str(CLI), "rules", "add", "--lake", str(lake), "--field", "title", "--pattern",
+         "mug", "--category", "A > B", "--author", author], capture_output=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("CATALOG_ML_")},
+        timeout=300)
+    assert result.returncode == EXIT_CONFIG
+    assert b"argument 12 ('an\\udce9') is not UTF-8 text (byte 0xe9" in result.stderr
+    assert b"Traceback" not in result.stderr
