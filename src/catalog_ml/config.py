@@ -328,7 +328,9 @@ _RANGES: tuple[tuple[str, float, float], ...] = (
 )
 
 
-_NOT_UTF8 = re.compile("[\ud800-\udfff]")  # a path's bytes that are not UTF-8, as argv holds them
+# a path's bytes that are not UTF-8, as argv and the environment hold them: the pattern of
+# validation.unicode_text.SURROGATE, which this module sits below in the layers
+_NOT_UTF8 = re.compile("[\ud800-\udfff]")
 
 
 def _check_text(settings: Settings) -> None:

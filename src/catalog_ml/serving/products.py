@@ -28,7 +28,7 @@ from catalog_ml.config import Settings
 from catalog_ml.validation.dump import ROW_COLUMN, RawDump, as_text, records_frame
 from catalog_ml.validation.images import REMOTE, ImageCheck, ImageLimits, check_image
 from catalog_ml.validation.landing import DumpFolder
-from catalog_ml.validation.unicode_text import record_texts, shown, unstorable
+from catalog_ml.validation.unicode_text import first_unstorable, record_texts, shown
 from catalog_ml.validation.validate import ValidationOutcome, validate_raw
 
 DATA_URI = re.compile(r"^data:image/(?P<kind>[a-z0-9.+-]{1,20});base64,(?P<data>.*)$",
@@ -61,15 +61,14 @@ def unicode_problems(products: list[dict[str, Any]]) -> list[dict[str, Any]]:
     validated or stored, so it is refused before anything else looks at the request."""
     problems = []
     for index, product in enumerate(products):
-        for name, value in record_texts(product):
-            detail = unstorable(name) or (unstorable(value) if isinstance(value, str) else None)
-            if detail is not None:
-                product_id = product.get("product_id")
-                problems.append({
-                    "product": index,
-                    "product_id": shown(product_id) if isinstance(product_id, str) else None,
-                    "field": shown(name), "reason": f"{shown(name)}: not UTF-8 text ({detail})"})
-                break
+        if (found := first_unstorable(record_texts(product))) is None:
+            continue
+        name, _, detail = found
+        product_id = product.get("product_id")
+        problems.append({
+            "product": index,
+            "product_id": shown(product_id) if isinstance(product_id, str) else None,
+            "field": shown(name), "reason": f"{shown(name)}: not UTF-8 text ({detail})"})
     return problems
 
 

@@ -91,9 +91,9 @@ def dump_readiness(folder: DumpFolder | str | Path, marker: str, settle_s: float
 
 def find_dump_file(folder: DumpFolder) -> str:
     """The folder's one product file (its name); DumpError where there is none or several."""
-    if unstorable(str(folder)) is not None:  # its path goes into reports and tables
+    if (detail := unstorable(str(folder))) is not None:  # it goes into reports and tables
         raise DumpError(f"dump folder {shown(str(folder))}: the path is not UTF-8 text "
-                        f"({unstorable(str(folder))}); rename the folder")
+                        f"({detail}); rename the folder")
     if not folder.exists():
         raise DumpError(f"dump folder {folder} does not exist or is not a folder")
     present = [name for name in DUMP_FILES if folder.has_file(name)]
@@ -200,14 +200,12 @@ def _read_csv(path: Path) -> tuple[list[dict[str, Any]], list[MalformedRecord]]:
         for index, fields in enumerate(reader, start=1):
             if not fields:
                 continue  # a blank line is not a record
-            raw = json.dumps([shown(f) for f in fields], ensure_ascii=False)
-            if len(fields) != len(names):
-                reason = f"record: expected {len(names)} fields, found {len(fields)}"
+            reason = (f"record: expected {len(names)} fields, found {len(fields)}"
+                      if len(fields) != len(names)
+                      else not_unicode_reason(zip(names, fields, strict=True)))
+            if reason is not None:
+                raw = json.dumps([shown(f) for f in fields], ensure_ascii=False)
                 malformed.append(MalformedRecord(index, raw, reason))
-                continue
-            unstorable = not_unicode_reason(zip(names, fields, strict=True))
-            if unstorable is not None:
-                malformed.append(MalformedRecord(index, raw, unstorable))
                 continue
             record: dict[str, Any] = {
                 n: as_text(v) for n, v in zip(names, fields, strict=True)}
@@ -223,19 +221,18 @@ def _read_jsonl(path: Path) -> tuple[list[dict[str, Any]], list[MalformedRecord]
         for index, line in enumerate(handle, start=1):  # a record's row is its line
             if not line.strip():
                 continue
-            raw = shown(line.rstrip("\n"))
             try:
                 value = json.loads(line)
             except json.JSONDecodeError as exc:
                 reason = f"record: bad JSON: {exc}"
-                malformed.append(MalformedRecord(index, raw, reason))
+                malformed.append(MalformedRecord(index, shown(line.rstrip("\n")), reason))
                 continue
             if not isinstance(value, dict):
                 reason = f"record: expected a JSON object, found {type(value).__name__}"
-                malformed.append(MalformedRecord(index, raw, reason))
+                malformed.append(MalformedRecord(index, shown(line.rstrip("\n")), reason))
                 continue
-            if (unstorable := not_unicode_reason(record_texts(value))) is not None:
-                malformed.append(MalformedRecord(index, raw, unstorable))
+            if (problem := not_unicode_reason(record_texts(value))) is not None:
+                malformed.append(MalformedRecord(index, shown(line.rstrip("\n")), problem))
                 continue
             record: dict[str, Any] = {_clean_name(k): as_text(v) for k, v in value.items()}
             record[ROW_COLUMN] = index
@@ -245,9 +242,9 @@ def _read_jsonl(path: Path) -> tuple[list[dict[str, Any]], list[MalformedRecord]
 
 def _check_header(path: Path, names: list[str]) -> None:
     for position, name in enumerate(names, start=1):
-        if (reason := not_unicode_reason([(name, None)])) is not None:
-            raise DumpError(f"{path}: column {position} of the header: "
-                            f"{reason.removeprefix('record: ')}")
+        if (detail := unstorable(name)) is not None:
+            raise DumpError(f"{path}: column {position} of the header is not UTF-8 text "
+                            f"({detail}); export the file as UTF-8")
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise DumpError(f"{path}: duplicate column names {duplicates}")

@@ -28,17 +28,25 @@ def unstorable(text: str) -> str | None:
     return f"a lone surrogate U+{code:04X} at character {found.start() + 1}"
 
 
+def first_unstorable(pairs: Iterable[tuple[str, Any]]) -> tuple[str, bool, str] | None:
+    """The first (name, whether the name itself is at fault, detail) of a record's (column
+    name, value) pairs that cannot be stored; None when all can."""
+    for name, value in pairs:
+        if (detail := unstorable(name)) is not None:
+            return name, True, detail
+        if isinstance(value, str) and (detail := unstorable(value)) is not None:
+            return name, False, detail
+    return None
+
+
 def not_unicode_reason(pairs: Iterable[tuple[str, Any]]) -> str | None:
     """Why a record (its column names and values) cannot be stored, or None when it can."""
-    for name, value in pairs:
-        where = None
-        if (detail := unstorable(name)) is not None:
-            where = "a column name"
-        elif isinstance(value, str) and (detail := unstorable(value)) is not None:
-            where = f"field {shown(name)!r}"
-        if where is not None:
-            return f"record: {where} is not UTF-8 text ({detail}); export the file as UTF-8"
-    return None
+    found = first_unstorable(pairs)
+    if found is None:
+        return None
+    name, in_name, detail = found
+    where = "a column name" if in_name else f"field {shown(name)!r}"
+    return f"record: {where} is not UTF-8 text ({detail}); export the file as UTF-8"
 
 
 def record_texts(value: Any, name: str = "") -> list[tuple[str, Any]]:
